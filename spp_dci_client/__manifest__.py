@@ -1,0 +1,25 @@
+{
+    "name": "DCI Client",
+    "summary": "Query DCI registries (CRVS, IBR, DR) from OpenSPP: data sources, signing, OAuth2, callbacks",
+    "version": "19.0.1.0.0",
+    "category": "OpenSPP/Integration",
+    "license": "LGPL-3",
+    "author": "OpenSPP DCI Client contributors",
+    "website": "https://github.com/openspp/openspp-dci-client",
+    "depends": ["base", "web", "contacts"],
+    "external_dependencies": {"python": ["httpx", "cryptography"]},
+    "data": [
+        "security/security.xml",
+        "security/ir.model.access.csv",
+        "views/data_source_views.xml",
+        "views/signing_key_views.xml",
+        "views/transaction_views.xml",
+        "views/res_partner_views.xml",
+        "views/menus.xml",
+    ],
+    "assets": {
+        "web.assets_tests": ["spp_dci_client/static/tests/tours/*.js"],
+    },
+    "installable": True,
+    "application": False,
+}

@@ -1,0 +1,153 @@
+import json
+import logging
+from datetime import timedelta
+
+import psycopg2
+
+from odoo import SUPERUSER_ID, api, fields, models
+
+from ..services import constants as C
+from ..services import envelope as E
+from ..services import secrets
+from ..services.errors import DCICallbackRefused, DCIError
+
+_logger = logging.getLogger(__name__)
+
+DEFAULT_RETENTION_DAYS = 90
+
+
+class DciTransaction(models.Model):
+    """One row per DCI message sent or callback received.
+
+    Holds ids, codes and timings only: no identifiers, names or other personal
+    data in clear. The result of an async callback is kept encrypted for the
+    code that waits for it. Rows are written in their own cursor, so a failed
+    call is logged even when the caller's transaction rolls back.
+    """
+
+    _name = "spp.dci.transaction"
+    _description = "DCI Message Log"
+    _order = "id desc"
+    _rec_name = "transaction_id"
+
+    data_source_id = fields.Many2one("spp.dci.data.source", index=True, ondelete="set null", readonly=True)
+    direction = fields.Selection([("out", "Sent"), ("in", "Callback received")], required=True, default="out",
+                                 readonly=True)
+    action = fields.Char(required=True, readonly=True)
+    transaction_id = fields.Char(index=True, readonly=True)
+    correlation_id = fields.Char(readonly=True)
+    reference_ids = fields.Text(readonly=True, help="JSON list of the request items' reference ids.")
+    item_count = fields.Integer(readonly=True)
+    state = fields.Selection([
+        ("pending", "Waiting for callback"),
+        ("done", "Done"),
+        ("error", "Error"),
+    ], required=True, readonly=True, index=True)
+    http_status = fields.Integer(readonly=True)
+    reason_code = fields.Char(readonly=True)
+    error_type = fields.Char(readonly=True)
+    duration_ms = fields.Integer(string="Duration (ms)", readonly=True)
+    user_id = fields.Many2one("res.users", string="Called by", readonly=True, ondelete="set null")
+    origin = fields.Char(readonly=True, help="The record the call was made for, as model,id.")
+    callback_date = fields.Datetime(readonly=True)
+    result_stored = fields.Text(groups="base.group_system")
+
+    @api.model
+    def _log_message(self, config, uid, values):
+        """Insert one log row in a cursor of its own; never fails the caller."""
+        row = {
+            "data_source_id": config.data_source_id,
+            "direction": "out",
+            "action": values["action"],
+            "transaction_id": values["transaction_id"],
+            "correlation_id": values.get("correlation_id"),
+            "reference_ids": json.dumps(values.get("reference_ids") or []),
+            "item_count": values.get("item_count"),
+            "state": values["state"],
+            "http_status": values.get("http_status"),
+            "reason_code": values.get("reason_code"),
+            "error_type": values.get("error_type"),
+            "duration_ms": values.get("duration_ms"),
+            "user_id": uid,
+            "origin": values.get("origin"),
+        }
+        try:
+            with self.env.registry.cursor() as cr:
+                cr.execute("SET LOCAL lock_timeout = '2s'")
+                api.Environment(cr, SUPERUSER_ID, {})[self._name].create(row)
+        except psycopg2.Error as error:
+            _logger.warning("DCI message log row for %s not written: %s", values["transaction_id"],
+                            type(error).__name__)
+
+    def _store_result(self, payload):
+        """Keep a callback's message, encrypted, and mark the transaction done."""
+        self.ensure_one()
+        self.sudo().write({
+            "state": "done",
+            "callback_date": fields.Datetime.now(),
+            "result_stored": secrets.encrypt(json.dumps(payload)),
+        })
+
+    def _get_result(self):
+        """The stored callback message of this transaction (a dict), or None."""
+        self.ensure_one()
+        stored = self.sudo().result_stored
+        return json.loads(secrets.decrypt(stored)) if stored else None
+
+    @api.model
+    def _receive_callback(self, envelope, authenticate):
+        """Accept one callback envelope; return the correlation id to acknowledge.
+
+        ``authenticate(data_source, envelope)`` raises DCICallbackRefused when
+        the registry's signature is not accepted. It runs before anything is
+        looked at beyond the ids, so an unsigned message learns nothing.
+        """
+        head, message = envelope["header"], envelope["message"]
+        if head["action"] == C.ACTION_NOTIFY:
+            data_source = self.env["spp.dci.data.source"].sudo().search(
+                [("receiver_id", "=", head.get("sender_id") or False)], limit=1)
+            if not data_source:
+                raise DCICallbackRefused("The sender is not a configured registry.", C.ERR_SENDER_ID_INVALID)
+            authenticate(data_source, envelope)
+            transaction = self.sudo().create({
+                "data_source_id": data_source.id,
+                "direction": "in",
+                "action": head["action"],
+                "transaction_id": message.get("transaction_id"),
+                "state": "done",
+                "callback_date": fields.Datetime.now(),
+            })
+        else:
+            transaction = self.sudo().search([
+                ("transaction_id", "=", message.get("transaction_id") or False),
+                ("direction", "=", "out"),
+                ("data_source_id", "!=", False),
+            ], limit=1)
+            if not transaction:
+                raise DCICallbackRefused("No transaction of ours has this transaction_id.", C.ERR_NOT_FOUND)
+            data_source = transaction.data_source_id
+            authenticate(data_source, envelope)
+            if transaction.state != "pending":
+                raise DCICallbackRefused("This transaction was already answered.", C.RJCT_MESSAGE_ID_DUPLICATE)
+            if head["action"] == C.ACTION_ON_SEARCH:
+                try:
+                    E.check_response_items(envelope, "search_response", json.loads(transaction.reference_ids),
+                                           strict=False)
+                except DCIError as error:
+                    raise DCICallbackRefused("The answer does not match the request.", error.code or
+                                             C.RJCT_REFERENCE_ID_INVALID) from error
+            transaction._store_result(message)
+        _logger.info("DCI callback %s for transaction %s of %s accepted", head["action"],
+                     transaction.transaction_id, data_source.code)
+        transaction._handle_callback(data_source, envelope)
+        return transaction.correlation_id or head.get("message_id")
+
+    def _handle_callback(self, data_source, envelope):
+        """Hook for other addons: act on an accepted callback (notify events, subscriptions)."""
+
+    @api.autovacuum
+    def _gc_old_messages(self):
+        days = int(self.env["ir.config_parameter"].sudo().get_param(
+            "spp_dci_client.message_log_retention_days", DEFAULT_RETENTION_DAYS))
+        limit = fields.Datetime.now() - timedelta(days=days)
+        self.sudo().search([("create_date", "<", limit)]).unlink()

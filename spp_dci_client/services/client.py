@@ -1,0 +1,370 @@
+"""DCIClient: the synchronous DCI client every service of the suite calls.
+
+    from odoo.addons.spp_dci_client.services.client import DCIClient
+    client = DCIClient(env["spp.dci.data.source"].get_by_code("crvs_main"), env)
+    response = client.search_by_id("BRN", "BR-2024-0042")
+    records = response["message"]["search_response"][0]["data"]["reg_records"]
+
+One client holds one httpx connection pool, the data source's settings read
+once, its signing key and the registry's verification keys. It may be shared
+by threads; the OAuth token is cached per process and per database (see
+spp.dci.oauth.token) and every message is logged in spp.dci.transaction.
+"""
+
+import logging
+import threading
+import time
+
+from odoo.api import Environment
+
+from . import constants as C
+from . import envelope as E
+from .errors import DCIAuthenticationError, DCIConfigurationError, DCIError, DCISignatureError, _lt
+from .signing import get_profile
+from .transport import NO_RETRY, Transport
+
+_logger = logging.getLogger(__name__)
+
+POLICY_REQUIRE = "require"
+POLICY_IF_PRESENT = "if_present"
+POLICY_OFF = "off"
+SIGNATURE_POLICIES = [
+    (POLICY_REQUIRE, "Required: unsigned responses are refused"),
+    (POLICY_IF_PRESENT, "Verified when present"),
+    (POLICY_OFF, "Not verified"),
+]
+DEFAULT_RECORD_TYPE = "ns:org:RegistryRecordType:Person"
+
+
+class ReplayGuard:
+    """Remembers the message_ids of accepted responses for the signature lifetime."""
+
+    def __init__(self, window=360):
+        self.window = window
+        self._seen = {}
+        self._lock = threading.Lock()
+
+    def check(self, message_id):
+        if not message_id:
+            return
+        now = time.monotonic()
+        with self._lock:
+            if len(self._seen) > 10000:
+                self._seen = {key: until for key, until in self._seen.items() if until > now}
+            if self._seen.get(message_id, 0) > now:
+                raise DCISignatureError(
+                    _lt("The registry sent a message_id it had already used (replayed response)."),
+                    code=C.RJCT_MESSAGE_ID_DUPLICATE,
+                )
+            self._seen[message_id] = now + self.window
+
+
+_replay_guards = {}
+_replay_guards_lock = threading.Lock()
+
+
+def _replay_guard(key):
+    with _replay_guards_lock:
+        return _replay_guards.setdefault(key, ReplayGuard())
+
+
+class DCIClient:
+    """Talks DCI to the registry of one spp.dci.data.source record."""
+
+    def __init__(self, data_source, env):
+        if not isinstance(env, Environment):
+            raise TypeError(
+                "DCIClient takes (data_source, env): a spp.dci.data.source record, then the Odoo environment"
+            )
+        if getattr(data_source, "_name", None) != "spp.dci.data.source":
+            raise TypeError(
+                "DCIClient takes (data_source, env): the first argument must be a spp.dci.data.source "
+                "record; look one up with env['spp.dci.data.source'].get_by_code(code)"
+            )
+        data_source.ensure_one()
+        self.env = env
+        self.data_source = data_source.with_env(env)
+        self.config = self.data_source._get_client_config()
+        self.profile = get_profile(self.config.signature_profile)
+        self.keys = self.data_source._get_registry_key_resolver(self.config)
+        self.transport = Transport(
+            self.config.base_url,
+            timeout=self.config.timeout,
+            verify=self.config.verify_ssl,
+            max_response_bytes=self.config.max_response_bytes,
+            retry=self.config.retry,
+        )
+        self._replay = _replay_guard((env.cr.dbname, self.config.data_source_id))
+
+    def close(self):
+        self.transport.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    # searches
+
+    def search(self, query_type, query, *, reg_type=None, record_type=None, page=1, page_size=10, sort=None,
+               consent=None, locale=C.DEFAULT_LOCALE):
+        """Sync search of one query; returns the on-search envelope."""
+        item = self._search_item(dict(query_type=query_type, query=query, reg_type=reg_type,
+                                      record_type=record_type, page=page, page_size=page_size, sort=sort,
+                                      consent=consent, locale=locale))
+        return self._sync_search([item])[0]
+
+    def search_async(self, query_type, query, *, callback_url=None, reg_type=None, record_type=None, page=1,
+                     page_size=10, sort=None, consent=None, locale=C.DEFAULT_LOCALE, origin=None):
+        """DCI async search: returns the registry's ACK once it accepts the request.
+
+        The results come to our callback (``callback_url`` or the data source's
+        our_callback_uri) and are stored on the spp.dci.transaction row whose
+        transaction_id is returned under ``"transaction_id"``.
+        """
+        sender_uri = callback_url or self.config.callback_uri
+        if not sender_uri:
+            raise DCIConfigurationError(
+                _lt("Data source %s has no callback URI: set our_callback_uri for async searches.",
+                    self.config.code)
+            )
+        item = self._search_item(dict(query_type=query_type, query=query, reg_type=reg_type,
+                                      record_type=record_type, page=page, page_size=page_size, sort=sort,
+                                      consent=consent, locale=locale))
+        transaction_id = E.new_id()
+        ack = self._send_for_ack(
+            self.config.async_search_endpoint, C.ACTION_SEARCH, E.search_message(transaction_id, [item]), transaction_id,
+            reference_ids=[item["reference_id"]], sender_uri=sender_uri, origin=origin,
+        )
+        return dict(ack, transaction_id=transaction_id)
+
+    def search_by_id(self, identifier_type, identifier_value, **kwargs):
+        return self.search(C.QUERY_IDTYPE_VALUE, E.idtype_value_query(identifier_type, identifier_value), **kwargs)
+
+    def search_by_id_opencrvs(self, identifier_type, identifier_value, **kwargs):
+        """The same lookup in OpenCRVS's shape: an expression on the identifier."""
+        E.check_token(identifier_type, "identifier_type")
+        value = E.check_value(identifier_value, "identifier_value")
+        query = {
+            "type": "ns:org:QueryType:expression",
+            "value": {"expression": {"collection": "Person", "query": {
+                "$and": [{"identifier.type": {"$eq": identifier_type}},
+                         {"identifier.value": {"$eq": value}}]}}},
+        }
+        return self.search(C.QUERY_EXPRESSION, query, **kwargs)
+
+    def search_by_predicate(self, predicate, **kwargs):
+        return self.search(C.QUERY_PREDICATE, E.check_predicate(predicate), **kwargs)
+
+    def search_by_expression(self, expression, **kwargs):
+        if not isinstance(expression, dict) or not expression:
+            raise DCIConfigurationError(_lt("Invalid expression: a non-empty object is required."))
+        query = expression if "type" in expression else {"type": "ns:org:QueryType:expression",
+                                                         "value": {"expression": expression}}
+        return self.search(C.QUERY_EXPRESSION, query, **kwargs)
+
+    def search_by_date_range(self, start_date, end_date, attribute_name="birth_date", **kwargs):
+        start = E.iso_date(start_date, "start_date")
+        end = E.iso_date(end_date, "end_date")
+        if start > end:
+            raise DCIConfigurationError(_lt("Invalid date range: start_date is after end_date."))
+        predicate = [{
+            "seq_num": 1,
+            "expression1": {"attribute_name": attribute_name, "operator": "ge", "attribute_value": start},
+            "condition": "and",
+            "expression2": {"attribute_name": attribute_name, "operator": "le", "attribute_value": end},
+        }]
+        return self.search_by_predicate(predicate, **kwargs)
+
+    def search_batch(self, queries, *, strict=True):
+        """Many queries, sent as few envelopes as the batch size allows.
+
+        ``queries`` are dicts of search() arguments (query_type and query at
+        least). Returns one search_response item per query, in query order.
+        With ``strict`` (the default) an item rejected by the registry raises
+        DCIRejectedError naming its reference_id; without it the rejected item
+        is returned as it came, with status "rjct".
+        """
+        if not isinstance(queries, (list, tuple)):
+            raise DCIConfigurationError(_lt("Invalid queries: a list of query dicts is required."))
+        items = [self._search_item(dict(query)) for query in queries]
+        size = self.config.max_batch_size
+        results = []
+        for start in range(0, len(items), size):
+            chunk = items[start:start + size]
+            envelope, by_reference = self._sync_search(chunk, strict=strict)
+            results.extend(by_reference[item["reference_id"]] for item in chunk)
+        return results
+
+    def _search_item(self, query):
+        if not isinstance(query, dict) or "query_type" not in query or "query" not in query:
+            raise DCIConfigurationError(_lt("Invalid query: each query needs query_type and query."))
+        unknown = set(query) - {"query_type", "query", "reg_type", "record_type", "page", "page_size", "sort",
+                                "consent", "locale"}
+        if unknown:
+            raise DCIConfigurationError(_lt("Invalid query: unknown keys %s.", ", ".join(sorted(unknown))))
+        query = dict(query)
+        query["reg_type"] = query.get("reg_type") or self.config.registry_type
+        return E.search_item(query.pop("query_type"), query.pop("query"), **query)
+
+    def _sync_search(self, items, strict=True):
+        transaction_id = E.new_id()
+        envelope = self._exchange(self.config.search_endpoint, C.ACTION_SEARCH, E.search_message(transaction_id, items),
+                                  transaction_id, reference_ids=[item["reference_id"] for item in items],
+                                  list_key="search_response", strict=strict)
+        return envelope
+
+    # subscriptions and transaction status
+
+    def subscribe(self, event_type, filter_query=None, notify_record_type=DEFAULT_RECORD_TYPE, *,
+                  frequency=None, callback_url=None, locale=C.DEFAULT_LOCALE, origin=None):
+        """Subscribe to a registry event type; returns the ACK with our transaction_id.
+
+        The registry confirms with an on-subscribe callback carrying the
+        subscription codes; that callback is stored on the transaction row.
+        """
+        sender_uri = callback_url or self.config.callback_uri
+        if not sender_uri:
+            raise DCIConfigurationError(
+                _lt("Data source %s has no callback URI: set our_callback_uri to subscribe.", self.config.code)
+            )
+        if filter_query is not None and (not isinstance(filter_query, dict) or not filter_query):
+            raise DCIConfigurationError(_lt("Invalid filter_query: a non-empty object is required."))
+        transaction_id = E.new_id()
+        message = E.subscribe_message(
+            transaction_id, reg_type=self.config.registry_type, event_type=event_type,
+            filter_query=filter_query or {"type": "ns:org:QueryType:expression", "value": {"expression": {}}},
+            notify_record_type=notify_record_type, frequency=frequency, locale=locale,
+        )
+        reference_ids = [item["reference_id"] for item in message["subscribe_request"]]
+        ack = self._send_for_ack(self.config.subscribe_endpoint, C.ACTION_SUBSCRIBE, message, transaction_id,
+                                 reference_ids=reference_ids, sender_uri=sender_uri, origin=origin)
+        return dict(ack, transaction_id=transaction_id)
+
+    def unsubscribe(self, subscription_codes, *, callback_url=None, origin=None):
+        transaction_id = E.new_id()
+        message = E.unsubscribe_message(transaction_id, subscription_codes)
+        ack = self._send_for_ack(self.config.unsubscribe_endpoint, C.ACTION_UNSUBSCRIBE, message, transaction_id,
+                                 sender_uri=callback_url or self.config.callback_uri, origin=origin)
+        return dict(ack, transaction_id=transaction_id)
+
+    def txn_status(self, attribute_value, attribute_type="transaction_id", *, txn_type="search",
+                   locale=C.DEFAULT_LOCALE):
+        """Synchronous transaction status (/registry/sync/txn/status)."""
+        transaction_id = E.new_id()
+        message = E.txn_status_message(transaction_id, attribute_value, attribute_type, txn_type, locale)
+        return self._exchange(self.config.sync_txn_status_endpoint, C.ACTION_TXN_STATUS, message, transaction_id)
+
+    def post_sync(self, path, action, message, *, list_key=None, reference_ids=None):
+        """A signed sync request to a registry-specific endpoint (IBR enrolled, DR disabled)."""
+        transaction_id = message.get("transaction_id") or E.new_id()
+        return self._exchange(path, action, message, transaction_id, reference_ids=reference_ids or [],
+                              list_key=list_key)
+
+    # the request path
+
+    def _exchange(self, path, action, message, transaction_id, reference_ids=(), list_key=None, strict=True):
+        """Send a signed request and return the checked response envelope.
+
+        With ``list_key`` the response items are matched to ``reference_ids``
+        and ``(envelope, items_by_reference_id)`` is returned.
+        """
+        log = self._start_log(action, transaction_id, len(reference_ids) or 1)
+        try:
+            response = self._post_signed(path, action, message, total_count=len(reference_ids) or 1)
+            envelope = E.check_envelope(response.json())
+            self._verify(envelope)
+            result = envelope
+            if list_key:
+                result = envelope, E.check_response_items(envelope, list_key, reference_ids, strict=strict)
+        except DCIError as error:
+            self._finish_log(log, "error", error=error)
+            raise
+        self._finish_log(log, "done", http_status=response.status, envelope=envelope)
+        return result
+
+    def _send_for_ack(self, path, action, message, transaction_id, reference_ids=(), sender_uri=None,
+                      origin=None):
+        log = self._start_log(action, transaction_id, len(reference_ids) or 1, origin=origin,
+                              reference_ids=reference_ids)
+        try:
+            response = self._post_signed(path, action, message, total_count=len(reference_ids) or 1,
+                                         sender_uri=sender_uri)
+            ack = E.check_ack(response.json())
+        except DCIError as error:
+            self._finish_log(log, "error", error=error)
+            raise
+        self._finish_log(log, "pending", http_status=response.status,
+                         correlation_id=ack["message"].get("correlation_id"))
+        return ack
+
+    def _post_signed(self, path, action, message, total_count, sender_uri=None):
+        """POST the message; on a 401 with OAuth2, renew the token once and send a new message."""
+        token = self._token()
+        try:
+            return self._post_once(path, action, message, total_count, sender_uri, token)
+        except DCIAuthenticationError as error:
+            if self.config.auth_type != "oauth2" or error.http_status != 401:
+                raise
+            _logger.info("DCI %s: 401 from %s, renewing the token", self.config.code, path)
+            token = self._token(rejected=token)
+            return self._post_once(path, action, message, total_count, sender_uri, token)
+
+    def _post_once(self, path, action, message, total_count, sender_uri, token):
+        def build():
+            head = E.header(action, sender_id=self.config.sender_id, receiver_id=self.config.receiver_id,
+                            total_count=total_count, sender_uri=sender_uri)
+            envelope = {"header": head, "message": message}
+            if self.config.signer:
+                envelope["signature"] = self.profile.sign(head, message, self.config.signer, self.config.sender_id)
+            headers = {"Content-Type": "application/json", "Accept": "application/json"}
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+            return E.json_bytes(envelope), headers
+
+        return self.transport.post(path, build)
+
+    def _token(self, rejected=None):
+        if self.config.auth_type == "bearer":
+            return self.config.bearer_token
+        if self.config.auth_type == "oauth2":
+            return self.data_source._get_oauth2_token(self.transport, rejected=rejected)
+        return None
+
+    def _verify(self, envelope):
+        policy = self.config.signature_policy
+        if policy == POLICY_OFF:
+            return
+        if policy == POLICY_IF_PRESENT and not envelope.get("signature"):
+            return
+        self.profile.verify(envelope, self.keys.resolve)
+        self._replay.check(envelope["header"].get("message_id"))
+
+    # message log
+
+    def _start_log(self, action, transaction_id, item_count, origin=None, reference_ids=()):
+        return {
+            "action": action,
+            "transaction_id": transaction_id,
+            "item_count": item_count,
+            "origin": origin,
+            "reference_ids": list(reference_ids),
+            "started": time.monotonic(),
+        }
+
+    def _finish_log(self, log, state, http_status=None, envelope=None, error=None, correlation_id=None):
+        duration_ms = int((time.monotonic() - log.pop("started")) * 1000)
+        head = envelope.get("header", {}) if envelope else {}
+        values = dict(
+            log,
+            state=state,
+            http_status=http_status or (error.http_status if error else None),
+            reason_code=getattr(error, "code", None) if error else head.get("status_reason_code"),
+            error_type=type(error).__name__ if error else None,
+            correlation_id=correlation_id or (envelope or {}).get("message", {}).get("correlation_id"),
+            duration_ms=duration_ms,
+        )
+        _logger.info("DCI %s %s %s: %s in %d ms%s", self.config.code, log["action"], log["transaction_id"], state,
+                     duration_ms, f" ({values['reason_code']})" if values["reason_code"] else "")
+        self.env["spp.dci.transaction"]._log_message(self.config, self.env.uid, values)

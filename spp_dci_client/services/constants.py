@@ -1,0 +1,82 @@
+"""DCI protocol constants shared by every addon of the suite."""
+
+DCI_VERSION = "1.0.0"
+
+REGISTRY_CIVIL = "ns:org:RegistryType:Civil"
+REGISTRY_IBR = "ns:org:RegistryType:IBR"
+REGISTRY_DR = "ns:org:RegistryType:DR"
+REGISTRY_SOCIAL = "ns:org:RegistryType:Social"
+REGISTRY_FR = "ns:org:RegistryType:FR"
+
+REGISTRY_TYPES = [
+    (REGISTRY_CIVIL, "Civil registration (CRVS)"),
+    (REGISTRY_IBR, "Integrated beneficiary registry (IBR)"),
+    (REGISTRY_DR, "Disability registry (DR)"),
+    (REGISTRY_SOCIAL, "Social registry"),
+    (REGISTRY_FR, "Farmer registry"),
+]
+
+# Identifier types of the CRVS spec; local types are mapped onto these.
+IDENTIFIER_TYPES = [
+    ("UIN", "Unique identification number (UIN)"),
+    ("BRN", "Birth registration number (BRN)"),
+    ("MRN", "Marriage registration number (MRN)"),
+    ("DRN", "Death registration number (DRN)"),
+]
+
+QUERY_IDTYPE_VALUE = "idtype-value"
+QUERY_EXPRESSION = "expression"
+QUERY_PREDICATE = "predicate"
+QUERY_TYPES = (QUERY_IDTYPE_VALUE, QUERY_EXPRESSION, QUERY_PREDICATE)
+
+PREDICATE_OPERATORS = ("gt", "lt", "eq", "ge", "le", "in")
+PREDICATE_CONDITIONS = ("and", "or", "not")
+
+ACTION_SEARCH = "search"
+ACTION_ON_SEARCH = "on-search"
+ACTION_SUBSCRIBE = "subscribe"
+ACTION_ON_SUBSCRIBE = "on-subscribe"
+ACTION_UNSUBSCRIBE = "unsubscribe"
+ACTION_ON_UNSUBSCRIBE = "on-unsubscribe"
+ACTION_NOTIFY = "notify"
+ACTION_TXN_STATUS = "txn-status"
+ACTION_TXN_ON_STATUS = "txn-on-status"
+
+PATH_SYNC_SEARCH = "/registry/sync/search"
+PATH_SEARCH = "/registry/search"
+PATH_SUBSCRIBE = "/registry/subscribe"
+PATH_UNSUBSCRIBE = "/registry/unsubscribe"
+PATH_TXN_STATUS = "/registry/txn/status"
+PATH_SYNC_TXN_STATUS = "/registry/sync/txn/status"
+PATH_SYNC_ENROLLED = "/registry/sync/enrolled"
+PATH_SYNC_DISABLED = "/registry/sync/disabled"
+PATH_TOKEN = "/oauth2/client/token"
+PATH_JWKS = "/.well-known/jwks.json"
+
+STATUS_RECEIVED = "rcvd"
+STATUS_PENDING = "pdng"
+STATUS_SUCCESS = "succ"
+STATUS_REJECTED = "rjct"
+
+ACK = "ACK"
+NACK = "NACK"
+ERR = "ERR"
+
+# Reason codes of the spec that the client itself reports.
+ERR_REQUEST_BAD = "err.request.bad"
+ERR_UNAUTHORIZED = "err.request.unauthorized"
+ERR_FORBIDDEN = "err.request.forbidden"
+ERR_NOT_FOUND = "err.request.not_found"
+ERR_TIMEOUT = "err.request.timeout"
+ERR_TOO_MANY_REQUESTS = "err.request.too_many_requests"
+ERR_SENDER_ID_INVALID = "err.sender_id.invalid"
+ERR_SIGNATURE_MISSING = "err.signature.missing"
+ERR_SIGNATURE_INVALID = "err.signature.invalid"
+ERR_SERVICE_UNAVAILABLE = "err.service.unavailable"
+ERR_VERSION_NOT_SUPPORTED = "err.version.not_supported"
+RJCT_REFERENCE_ID_INVALID = "rjct.reference_id.invalid"
+RJCT_MESSAGE_ID_DUPLICATE = "rjct.message_id.duplicate"
+RJCT_SEARCH_CRITERIA_INVALID = "rjct.search_criteria.invalid"
+
+# Locale is ISO 639-3 (spec pattern ^[a-z]{3}$).
+DEFAULT_LOCALE = "eng"

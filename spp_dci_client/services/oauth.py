@@ -1,0 +1,63 @@
+"""OAuth 2.0 client credentials (RFC 6749 section 4.4): the token request.
+
+Caching and sharing the token between workers is the data source's job; this
+module only asks the authorization server.
+"""
+
+import base64
+import time
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from .errors import DCIAuthenticationError, DCIProtocolError, DCIRejectedError, _lt
+from .transport import NO_RETRY
+
+STYLE_POST = "client_secret_post"
+STYLE_BASIC = "client_secret_basic"
+STYLES = [
+    (STYLE_POST, "Credentials in the form body (client_secret_post)"),
+    (STYLE_BASIC, "HTTP Basic authentication (client_secret_basic)"),
+]
+DEFAULT_LIFETIME = 300
+
+
+@dataclass(frozen=True)
+class Token:
+    access_token: str
+    expires_at: float
+
+
+def request_token(transport, token_url, client_id, client_secret, scope=None, style=STYLE_POST):
+    """Ask ``token_url`` for a token; raises DCIAuthenticationError when refused."""
+    form = {"grant_type": "client_credentials"}
+    headers = {"Accept": "application/json"}
+    if style == STYLE_BASIC:
+        pair = f"{quote(client_id, safe='')}:{quote(client_secret, safe='')}"
+        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+    else:
+        form.update(client_id=client_id, client_secret=client_secret)
+    if scope:
+        form["scope"] = scope
+    requested_at = time.time()
+    try:
+        response = transport.post(token_url, lambda: (None, headers, form), idempotent=False, retry=NO_RETRY)
+    except DCIRejectedError as error:
+        raise DCIAuthenticationError(
+            _lt("The token endpoint refused the request (HTTP %(status)s, %(code)s).",
+                status=error.http_status, code=error.code),
+            code=error.code, http_status=error.http_status,
+        ) from error
+    try:
+        data = response.json()
+    except DCIProtocolError as error:
+        raise DCIAuthenticationError(_lt("The token endpoint did not answer with a JSON token.")) from error
+    access_token = data.get("access_token")
+    token_type = str(data.get("token_type", "bearer")).lower()
+    if not isinstance(access_token, str) or not access_token or token_type != "bearer":
+        raise DCIAuthenticationError(_lt("The token endpoint did not return a bearer access token."))
+    expires_in = data.get("expires_in", DEFAULT_LIFETIME)
+    try:
+        expires_in = int(expires_in)
+    except (TypeError, ValueError):
+        expires_in = DEFAULT_LIFETIME
+    return Token(access_token, requested_at + max(expires_in, 0))

@@ -1,0 +1,14 @@
+{
+    "name": "DCI Client: Child Benefit Demo",
+    "summary": "Child-benefit enrollment that verifies births, other enrolments and disability over DCI, "
+               "with built-in simulated registries",
+    "version": "19.0.1.0.0",
+    "category": "OpenSPP/Integration",
+    "license": "LGPL-3",
+    "author": "OpenSPP DCI Client contributors",
+    "website": "https://github.com/openspp/openspp-dci-client",
+    "depends": ["spp_dci_client_crvs", "spp_dci_client_ibr", "spp_dci_client_dr"],
+    "data": [],
+    "installable": True,
+    "application": True,
+}
