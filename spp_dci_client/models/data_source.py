@@ -9,7 +9,7 @@ from ..services import constants as C
 from ..services import envelope as E
 from ..services import secrets
 from ..services.client import DEFAULT_RECORD_TYPE, POLICY_OFF, POLICY_REQUIRE, SIGNATURE_POLICIES
-from ..services.config import ClientConfig
+from ..services.config import ClientConfig, OAuth2Settings
 from ..services.errors import DCIConfigurationError, DCIError
 from ..services.keys import JWKSKeys, NoKeys, StaticKeys
 from ..services.oauth import STYLE_POST, STYLES
@@ -26,6 +26,7 @@ AUTH_REQUIRED_FIELDS = {
     "oauth2": ("oauth2_client_id", "oauth2_client_secret"),
 }
 SECRET_FIELDS = {"bearer_token": "bearer_token_stored", "oauth2_client_secret": "oauth2_client_secret_stored"}
+STORED_SECRET_FIELDS = set(SECRET_FIELDS.values())
 CREDENTIAL_FIELDS = {"base_url", "auth_type", "oauth2_token_url", "oauth2_client_id", "oauth2_client_secret",
                      "oauth2_scope", "oauth2_token_style", "auth_endpoint"}
 ADMIN_GROUP = "spp_dci_client.group_dci_admin"
@@ -52,15 +53,14 @@ class DciDataSource(models.Model):
 
     auth_type = fields.Selection([("none", "None"), ("bearer", "Bearer token"), ("oauth2", "OAuth 2.0")],
                                  required=True, default="none")
-    bearer_token = fields.Char(compute="_compute_secrets", inverse="_inverse_bearer_token",
-                               groups=ADMIN_GROUP, help="Write-only: the stored value is never shown.")
+    bearer_token = fields.Char(compute="_compute_secrets", readonly=False, groups=ADMIN_GROUP,
+                               help="Write-only: the stored value is never shown.")
     bearer_token_stored = fields.Char(groups="base.group_system", copy=False)
     oauth2_token_url = fields.Char(string="OAuth2 Token URL",
                                    help="Full token URL; empty: the base URL followed by the auth endpoint.")
     oauth2_client_id = fields.Char(string="OAuth2 Client ID")
-    oauth2_client_secret = fields.Char(compute="_compute_secrets", inverse="_inverse_oauth2_client_secret",
-                                       string="OAuth2 Client Secret", groups=ADMIN_GROUP,
-                                       help="Write-only: the stored value is never shown.")
+    oauth2_client_secret = fields.Char(compute="_compute_secrets", readonly=False, string="OAuth2 Client Secret",
+                                       groups=ADMIN_GROUP, help="Write-only: the stored value is never shown.")
     oauth2_client_secret_stored = fields.Char(groups="base.group_system", copy=False)
     oauth2_scope = fields.Char(string="OAuth2 Scope")
     oauth2_token_style = fields.Selection(STYLES, string="Token Request Style", required=True, default=STYLE_POST)
@@ -109,19 +109,6 @@ class DciDataSource(models.Model):
             stored = record.sudo()
             record.bearer_token = secrets.MASK if stored.bearer_token_stored else False
             record.oauth2_client_secret = secrets.MASK if stored.oauth2_client_secret_stored else False
-
-    def _inverse_bearer_token(self):
-        self._write_secret("bearer_token")
-
-    def _inverse_oauth2_client_secret(self):
-        self._write_secret("oauth2_client_secret")
-
-    def _write_secret(self, name):
-        for record in self:
-            value = record[name]
-            if value == secrets.MASK:
-                continue
-            record.sudo()[SECRET_FIELDS[name]] = secrets.encrypt(value)
 
     def _compute_secrets_protected(self):
         self.secrets_protected = secrets.is_protected()
@@ -173,19 +160,40 @@ class DciDataSource(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        return super().create([self._normalize_vals(vals) for vals in vals_list])
+        vals_list = [self._normalize_vals(vals) for vals in vals_list]
+        if any(STORED_SECRET_FIELDS & vals.keys() for vals in vals_list):
+            self.check_access("create")
+            return super(DciDataSource, self.sudo()).create(vals_list).with_env(self.env)
+        return super().create(vals_list)
 
     def write(self, vals):
-        result = super().write(self._normalize_vals(vals))
+        """Secrets go to group_system columns: the caller's rights are checked, then sudo writes them."""
+        normalized = self._normalize_vals(vals)
+        target = self
+        if STORED_SECRET_FIELDS & normalized.keys():
+            self.check_access("write")
+            target = self.sudo()
+        result = super(DciDataSource, target).write(normalized)
         if CREDENTIAL_FIELDS & vals.keys():
             self.clear_oauth2_token_cache()
         return result
 
     @api.model
     def _normalize_vals(self, vals):
+        """Strip codes and URLs; turn written secrets into their encrypted columns.
+
+        The secret fields show a mask; writing the mask back keeps the stored
+        value, writing anything else replaces it, writing nothing clears it.
+        """
+        vals = dict(vals)
         for name in ("code", "base_url", "our_sender_id", "receiver_id"):
             if isinstance(vals.get(name), str):
                 vals[name] = vals[name].strip()
+        for name, stored in SECRET_FIELDS.items():
+            if name in vals:
+                value = vals.pop(name)
+                if value != secrets.MASK:
+                    vals[stored] = secrets.encrypt(value)
         return vals
 
     @api.model
@@ -210,20 +218,12 @@ class DciDataSource(models.Model):
         return True
 
     def _get_oauth2_token(self, transport, rejected=None):
+        """A valid OAuth2 access token (internal: never expose it over RPC)."""
         self.ensure_one()
-        return self.env["spp.dci.oauth.token"].sudo()._get_token(self, transport, rejected=rejected)
+        return self._get_token_provider(self._get_client_config()).get(transport, rejected=rejected)
 
-    def _oauth2_request_args(self):
-        """Token URL and credentials, read with sudo only here."""
-        self.ensure_one()
-        record = self.sudo()
-        return {
-            "token_url": record.oauth2_token_url or record.base_url + record.auth_endpoint,
-            "client_id": record.oauth2_client_id,
-            "client_secret": secrets.decrypt(record.oauth2_client_secret_stored),
-            "scope": record.oauth2_scope,
-            "style": record.oauth2_token_style,
-        }
+    def _get_token_provider(self, config):
+        return self.env["spp.dci.oauth.token"].sudo()._token_provider(config)
 
     def _get_client_config(self):
         """The settings a DCIClient needs, as plain values (secrets decrypted here only)."""
@@ -248,6 +248,13 @@ class DciDataSource(models.Model):
             verify_ssl=record.verify_ssl,
             auth_type=record.auth_type,
             bearer_token=secrets.decrypt(record.bearer_token_stored) if record.auth_type == "bearer" else None,
+            oauth2=OAuth2Settings(
+                token_url=record.oauth2_token_url or record.base_url + record.auth_endpoint,
+                client_id=record.oauth2_client_id,
+                client_secret=secrets.decrypt(record.oauth2_client_secret_stored),
+                scope=record.oauth2_scope or None,
+                style=record.oauth2_token_style,
+            ) if record.auth_type == "oauth2" else None,
             signer=signer,
             signature_profile=record.signature_profile,
             signature_policy=record.signature_policy,

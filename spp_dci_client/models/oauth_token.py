@@ -45,50 +45,9 @@ class DciOauthToken(models.Model):
 
     _data_source_unique = models.Constraint("UNIQUE(data_source_id)", "One token per data source.")
 
-    @staticmethod
-    def _usable(token, rejected):
-        return token and token.access_token != rejected and token.expires_at - RENEW_MARGIN > time.time()
-
     @api.model
-    def _get_token(self, data_source, transport, rejected=None):
-        key = (self.env.cr.dbname, data_source.id)
-        token = _memory.get(key)
-        if self._usable(token, rejected):
-            return token.access_token
-        with _fetch_lock(key):
-            token = _memory.get(key)
-            if not self._usable(token, rejected):
-                token = self._renew(data_source, transport, rejected)
-                _memory[key] = token
-        return token.access_token
-
-    def _renew(self, data_source, transport, rejected):
-        args = data_source._oauth2_request_args()
-        with self.env.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            cr.execute("SET LOCAL lock_timeout = %s", (f"{int(transport.timeout * 1000) + 5000}ms",))
-            try:
-                cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, data_source.id))
-            except pg_errors.LockNotAvailable as error:
-                raise DCIAuthenticationError(
-                    env._("Another worker is renewing the token of %s; try again.", data_source.code)
-                ) from error
-            row = env[self._name].search([("data_source_id", "=", data_source.id)], limit=1)
-            stored = Token(secrets.decrypt(row.access_token_stored), row.expires_at) if row.access_token_stored \
-                else None
-            if self._usable(stored, rejected):
-                return stored
-            started = time.monotonic()
-            token = request_token(transport, args["token_url"], args["client_id"], args["client_secret"],
-                                  args["scope"], args["style"])
-            _logger.info("DCI %s: new OAuth2 token in %d ms, valid %d s", data_source.code,
-                         (time.monotonic() - started) * 1000, token.expires_at - time.time())
-            values = {"access_token_stored": secrets.encrypt(token.access_token), "expires_at": token.expires_at}
-            if row:
-                row.write(values)
-            else:
-                env[self._name].create(dict(values, data_source_id=data_source.id))
-        return token
+    def _token_provider(self, config):
+        return TokenProvider(self.env.registry, self.env.cr.dbname, config)
 
     @api.model
     def _forget(self, data_source_ids):
@@ -96,3 +55,60 @@ class DciOauthToken(models.Model):
             for key in [key for key in _memory if key[0] == self.env.cr.dbname and key[1] in data_source_ids]:
                 del _memory[key]
         self.search([("data_source_id", "in", data_source_ids)]).unlink()
+
+
+class TokenProvider:
+    """Hands out the data source's token; safe to share between threads.
+
+    It never touches the caller's environment: the stored token is read and
+    written through cursors of its own.
+    """
+
+    def __init__(self, registry, dbname, config):
+        self.registry = registry
+        self.key = (dbname, config.data_source_id)
+        self.config = config
+
+    @staticmethod
+    def _usable(token, rejected):
+        return token and token.access_token != rejected and token.expires_at - RENEW_MARGIN > time.time()
+
+    def get(self, transport, rejected=None):
+        token = _memory.get(self.key)
+        if self._usable(token, rejected):
+            return token.access_token
+        with _fetch_lock(self.key):
+            token = _memory.get(self.key)
+            if not self._usable(token, rejected):
+                token = self._renew(transport, rejected)
+                _memory[self.key] = token
+        return token.access_token
+
+    def _renew(self, transport, rejected):
+        config, settings = self.config, self.config.oauth2
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            cr.execute("SET LOCAL lock_timeout = %s", (f"{int(transport.timeout * 1000) + 5000}ms",))
+            try:
+                cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, config.data_source_id))
+            except pg_errors.LockNotAvailable as error:
+                raise DCIAuthenticationError(
+                    env._("Another worker is renewing the token of %s; try again.", config.code)
+                ) from error
+            tokens = env["spp.dci.oauth.token"]
+            row = tokens.search([("data_source_id", "=", config.data_source_id)], limit=1)
+            stored = Token(secrets.decrypt(row.access_token_stored), row.expires_at) \
+                if row.access_token_stored else None
+            if self._usable(stored, rejected):
+                return stored
+            started = time.monotonic()
+            token = request_token(transport, settings.token_url, settings.client_id, settings.client_secret,
+                                  settings.scope, settings.style)
+            _logger.info("DCI %s: new OAuth2 token in %d ms, valid %d s", config.code,
+                         (time.monotonic() - started) * 1000, token.expires_at - time.time())
+            values = {"access_token_stored": secrets.encrypt(token.access_token), "expires_at": token.expires_at}
+            if row:
+                row.write(values)
+            else:
+                tokens.create(dict(values, data_source_id=config.data_source_id))
+        return token

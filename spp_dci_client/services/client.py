@@ -87,6 +87,7 @@ class DCIClient:
         self.config = self.data_source._get_client_config()
         self.profile = get_profile(self.config.signature_profile)
         self.keys = self.data_source._get_registry_key_resolver(self.config)
+        self.tokens = self.data_source._get_token_provider(self.config) if self.config.oauth2 else None
         self.transport = Transport(
             self.config.base_url,
             timeout=self.config.timeout,
@@ -329,7 +330,7 @@ class DCIClient:
         if self.config.auth_type == "bearer":
             return self.config.bearer_token
         if self.config.auth_type == "oauth2":
-            return self.data_source._get_oauth2_token(self.transport, rejected=rejected)
+            return self.tokens.get(self.transport, rejected=rejected)
         return None
 
     def _verify(self, envelope):

@@ -7,6 +7,15 @@ from .transport import RetryPolicy
 
 
 @dataclass(frozen=True)
+class OAuth2Settings:
+    token_url: str
+    client_id: str
+    client_secret: str
+    scope: str | None
+    style: str
+
+
+@dataclass(frozen=True)
 class ClientConfig:
     data_source_id: int
     code: str
@@ -19,6 +28,7 @@ class ClientConfig:
     verify_ssl: bool
     auth_type: str
     bearer_token: str | None
+    oauth2: OAuth2Settings | None
     signer: Signer | None
     signature_profile: str
     signature_policy: str

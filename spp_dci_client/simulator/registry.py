@@ -1,0 +1,608 @@
+"""The simulated DCI registries: CRVS, IBR and DR roles over one population.
+
+``SimulatedRegistry.handle(method, path, headers, body)`` is framework-free:
+the standalone server (server.py) and the demo's Odoo controller both call it.
+Paths are ``/<role>/...`` with role crvs, ibr or dr, e.g.
+``/crvs/registry/sync/search`` or ``/dr/oauth2/client/token``.
+"""
+
+import base64
+import hashlib
+import json
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, unquote
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from ..services import constants as C
+from ..services import envelope as E
+from ..services.errors import DCIError
+from ..services.signing import (
+    CavageProfile,
+    Signer,
+    detect_profile,
+    generate_private_key,
+    get_profile,
+    public_jwk,
+    public_key_from_jwk,
+    public_key_to_pem,
+)
+from .faults import FaultPlan
+from .population import Population
+from .records import QueryError, crvs_record, dr_record, ibr_records, match_expression, match_predicate
+
+_logger = logging.getLogger(__name__)
+
+ROLES = {
+    "crvs": C.REGISTRY_CIVIL,
+    "ibr": C.REGISTRY_IBR,
+    "dr": C.REGISTRY_DR,
+}
+MAX_BODY = 10 * 1024 * 1024
+MAX_ITEMS = 1000
+
+
+def simulator_private_key(seed=b"spp-dci-simulator"):
+    """The simulator's Ed25519 key, derived from a seed so the demo can pin its public key."""
+    return ed25519.Ed25519PrivateKey.from_private_bytes(hashlib.sha256(seed).digest())
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes = b""
+    headers: dict = field(default_factory=lambda: {"Content-Type": "application/json"})
+    drop: bool = False
+    delay: float = 0.0
+
+    @classmethod
+    def json(cls, data, status=200):
+        return cls(status, json.dumps(data, separators=(",", ":")).encode())
+
+
+def http_error(status, code, message):
+    return Reply.json({"errors": [{"code": code, "message": message}]}, status)
+
+
+class SimulatedRegistry:
+    """An in-memory DCI registry with OAuth2, signatures, callbacks and fault injection.
+
+    :param clients: {client_id: client_secret}; when given, every registry
+        call needs a bearer token from /<role>/oauth2/client/token
+    :param client_keys: callable kid -> public key (or None), or a dict, used
+        to check the signatures of incoming requests
+    :param require_signature: refuse unsigned requests (err.signature.missing)
+    :param signing_key: the private key responses are signed with
+    """
+
+    def __init__(self, population=None, *, clients=None, token_lifetime=3600, client_keys=None,
+                 client_jwks_url=None, require_signature=False, signing_key=None, default_profile=None,
+                 record_spelling="birth_date", callback_delay=0.05, keep_requests=False):
+        self.population = population or Population()
+        self.clients = dict(clients or {})
+        self.token_lifetime = token_lifetime
+        self.client_keys = client_keys
+        self.client_jwks_url = client_jwks_url
+        self.require_signature = require_signature
+        key = signing_key or simulator_private_key()
+        self.signer = Signer(key, public_jwk(key.public_key())["kid"])
+        self.default_profile = default_profile or CavageProfile.name
+        self.record_spelling = record_spelling
+        self.callback_delay = callback_delay
+        self.faults = FaultPlan()
+        self.keep_requests = keep_requests
+        self.received = []
+        self.tokens = {}
+        self.seen_message_ids = set()
+        self.transactions = {}
+        self.subscriptions = {}
+        self.stats = {"token_requests": 0, "requests": 0, "callbacks_sent": 0, "callbacks_failed": 0}
+        self._lock = threading.Lock()
+        self._last_message_id = None
+        self._jwks_cache = {}
+
+    @property
+    def public_key_pem(self):
+        return public_key_to_pem(self.signer.private_key.public_key())
+
+    def sender_id(self, role):
+        return f"{role}.simulator"
+
+    # entry point
+
+    def handle(self, method, path, headers, body):
+        headers = {name.lower(): value for name, value in headers.items()}
+        parts = path.strip("/").split("/", 1)
+        role = parts[0]
+        rest = "/" + parts[1] if len(parts) > 1 else "/"
+        if role not in ROLES:
+            return http_error(404, C.ERR_NOT_FOUND, "unknown registry role")
+        if rest == C.PATH_JWKS and method == "GET":
+            return Reply.json({"keys": [public_jwk(self.signer.private_key.public_key())]})
+        if method != "POST":
+            return http_error(405, C.ERR_REQUEST_BAD, "POST only")
+        if len(body) > MAX_BODY:
+            return http_error(413, C.ERR_REQUEST_BAD, "body too large")
+        with self._lock:
+            self.stats["requests"] += 1
+        if self.keep_requests and rest != C.PATH_TOKEN:
+            self._record(role, rest, body)
+        fault = self.faults.take(rest)
+        if rest == C.PATH_TOKEN:
+            return self._token(headers, body, fault)
+        if fault and fault.kind in ("latency",):
+            time.sleep(fault.params.get("seconds", 1))
+            fault = None
+        if fault and fault.kind == "status":
+            reply = http_error(fault.params["status"], fault.params.get("code", C.ERR_SERVICE_UNAVAILABLE),
+                               "injected fault")
+            if fault.params.get("retry_after") is not None:
+                reply.headers["Retry-After"] = str(fault.params["retry_after"])
+            return reply
+        if fault and fault.kind == "drop":
+            return Reply(200, drop=True)
+        if fault and fault.kind == "expire_tokens":
+            self.tokens.clear()
+            fault = None
+        refusal = self._authorize(headers)
+        if refusal:
+            return refusal
+        try:
+            envelope = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return http_error(400, C.ERR_REQUEST_BAD, "body is not JSON")
+        if not isinstance(envelope, dict) or not isinstance(envelope.get("header"), dict) \
+                or not isinstance(envelope.get("message"), dict):
+            return http_error(400, C.ERR_REQUEST_BAD, "not a DCI envelope")
+        refusal = self._check_signature(envelope)
+        if refusal:
+            return refusal
+        profile_name = detect_profile(envelope["signature"]) if envelope.get("signature") else self.default_profile
+        handler = {
+            C.PATH_SYNC_SEARCH: self._sync_search,
+            C.PATH_SEARCH: self._async_search,
+            C.PATH_SUBSCRIBE: self._subscribe,
+            C.PATH_UNSUBSCRIBE: self._unsubscribe,
+            C.PATH_SYNC_TXN_STATUS: self._sync_txn_status,
+            C.PATH_TXN_STATUS: self._async_txn_status,
+            C.PATH_SYNC_ENROLLED: self._sync_enrolled,
+            C.PATH_SYNC_DISABLED: self._sync_disabled,
+        }.get(rest)
+        if handler is None or (rest == C.PATH_SYNC_ENROLLED and role != "ibr") \
+                or (rest == C.PATH_SYNC_DISABLED and role != "dr"):
+            return http_error(404, C.ERR_NOT_FOUND, f"no endpoint {rest} for role {role}")
+        return handler(role, envelope, profile_name, fault)
+
+    def _record(self, role, path, body):
+        try:
+            envelope = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            envelope = None
+        with self._lock:
+            self.received.append((role, path, envelope))
+
+    # authentication
+
+    def _token(self, headers, body, fault):
+        with self._lock:
+            self.stats["token_requests"] += 1
+        if fault and fault.kind == "status":
+            return http_error(fault.params["status"], C.ERR_SERVICE_UNAVAILABLE, "token endpoint down")
+        if fault and fault.kind == "drop":
+            return Reply(200, drop=True)
+        form = {key: values[0] for key, values in parse_qs(body.decode(errors="replace")).items()}
+        client_id, client_secret = form.get("client_id"), form.get("client_secret")
+        authorization = headers.get("authorization", "")
+        if authorization.startswith("Basic "):
+            try:
+                pair = base64.b64decode(authorization[6:]).decode()
+                client_id, client_secret = (unquote(part) for part in pair.split(":", 1))
+            except ValueError:
+                return Reply.json({"error": "invalid_client"}, 401)
+        if form.get("grant_type") != "client_credentials":
+            return Reply.json({"error": "unsupported_grant_type"}, 400)
+        expected = self.clients.get(client_id)
+        if expected is None or not secrets.compare_digest(expected, client_secret or "") \
+                or (fault and fault.kind == "token_reject"):
+            return Reply.json({"error": "invalid_client"}, 401)
+        token = secrets.token_urlsafe(24)
+        lifetime = fault.params.get("lifetime", self.token_lifetime) if fault and fault.kind == "lifetime" \
+            else self.token_lifetime
+        with self._lock:
+            self.tokens[token] = time.time() + lifetime
+        return Reply.json({"access_token": token, "token_type": "Bearer", "expires_in": str(lifetime)})
+
+    def _authorize(self, headers):
+        if not self.clients:
+            return None
+        authorization = headers.get("authorization", "")
+        token = authorization[7:] if authorization.startswith("Bearer ") else None
+        expires = self.tokens.get(token)
+        if not expires or expires < time.time():
+            return http_error(401, C.ERR_UNAUTHORIZED, "missing, invalid or expired token")
+        return None
+
+    def _check_signature(self, envelope):
+        if not envelope.get("signature"):
+            if self.require_signature:
+                return http_error(401, C.ERR_SIGNATURE_MISSING, "the request must be signed")
+            return None
+        if self.client_keys is None and not self.client_jwks_url:
+            return None
+        signature = envelope["signature"]
+        try:
+            get_profile(detect_profile(signature)).verify(envelope, self._client_key)
+        except DCIError as error:
+            return http_error(401, error.code or C.ERR_SIGNATURE_INVALID, "signature not accepted")
+        return None
+
+    def _client_key(self, kid):
+        key = None
+        if callable(self.client_keys):
+            key = self.client_keys(kid)
+        elif isinstance(self.client_keys, dict):
+            key = self.client_keys.get(kid)
+        if key is None and self.client_jwks_url:
+            key = self._jwks_key(kid)
+        if key is None:
+            raise DCIError(f"unknown kid {kid}", code=C.ERR_SIGNATURE_INVALID)
+        return key
+
+    def _jwks_key(self, kid):
+        if kid not in self._jwks_cache:
+            try:
+                keys = httpx.get(self.client_jwks_url, timeout=5).json().get("keys", [])
+            except (httpx.HTTPError, ValueError):
+                return None
+            for jwk in keys:
+                self._jwks_cache[jwk.get("kid")] = public_key_from_jwk(jwk)
+        return self._jwks_cache.get(kid)
+
+    # envelopes
+
+    def _response_header(self, role, action, request_header, status=C.STATUS_SUCCESS, reason=None, count=0):
+        head = {
+            "version": C.DCI_VERSION,
+            "message_id": E.new_id(),
+            "message_ts": E.timestamp(),
+            "action": action,
+            "status": status,
+            "total_count": request_header.get("total_count", 1) if isinstance(
+                request_header.get("total_count"), int) else 1,
+            "completed_count": count,
+            "sender_id": self.sender_id(role),
+            "receiver_id": request_header.get("sender_id"),
+            "is_msg_encrypted": False,
+        }
+        if reason:
+            head["status_reason_code"] = reason
+            head["status_reason_message"] = reason.replace(".", " ")
+        return head
+
+    def _signed(self, head, message, profile_name, fault=None):
+        envelope = {"header": head, "message": message}
+        kind = fault.kind if fault else None
+        if kind == "replay" and self._last_message_id:
+            head["message_id"] = self._last_message_id
+        self._last_message_id = head["message_id"]
+        if kind == "no_signature":
+            return envelope
+        if kind == "unknown_kid":
+            other = generate_private_key("ed25519")
+            signer = Signer(other, public_jwk(other.public_key())["kid"])
+        else:
+            signer = self.signer
+        now = time.time() - 3600 if kind == "expired_signature" else None
+        envelope["signature"] = get_profile(profile_name).sign(head, message, signer, head["sender_id"], now=now)
+        if kind == "bad_signature":
+            envelope["message"] = dict(message, tampered=True)
+        return envelope
+
+    def _reply_envelope(self, envelope, fault):
+        kind = fault.kind if fault else None
+        if kind == "malformed_json":
+            return Reply(200, b'{"header": {"status": "succ", ')
+        if kind == "html":
+            return Reply(200, b"<html><body><h1>502 Bad Gateway</h1></body></html>", {"Content-Type": "text/html"})
+        if kind == "empty":
+            return Reply(200, b"")
+        if kind == "huge":
+            padding = "x" * fault.params.get("bytes", 30 * 1024 * 1024)
+            return Reply.json(dict(envelope, padding=padding))
+        return Reply.json(envelope)
+
+    def _validate_request(self, envelope, action, list_key):
+        """Header-level checks of the spec; returns a reason code or None."""
+        head, message = envelope["header"], envelope["message"]
+        if head.get("version") != C.DCI_VERSION:
+            return "rjct.version.invalid"
+        if head.get("action") != action:
+            return "rjct.action.invalid"
+        if not head.get("message_id") or not head.get("message_ts") or not head.get("sender_id"):
+            return "rjct.message_id.duplicate" if not head.get("message_id") else "rjct.message_ts.invalid"
+        with self._lock:
+            if head["message_id"] in self.seen_message_ids:
+                return "rjct.message_id.duplicate"
+            self.seen_message_ids.add(head["message_id"])
+        items = message.get(list_key) if list_key else None
+        count = head.get("total_count")
+        if list_key:
+            if not isinstance(items, list) or not items:
+                return "rjct.total_count.invalid"
+            if not isinstance(count, int) or isinstance(count, bool) or count != len(items):
+                return "rjct.total_count.invalid"
+            if len(items) > MAX_ITEMS:
+                return "rjct.total_count.limit_exceeded"
+        if not message.get("transaction_id"):
+            return "rjct.action.invalid"
+        return None
+
+    # search
+
+    def _search_results(self, role, envelope, fault):
+        message = envelope["message"]
+        results = []
+        for item in message["search_request"]:
+            results.append(self._search_item(role, item))
+        kind = fault.kind if fault else None
+        if kind == "wrong_reference" and results:
+            results[0]["reference_id"] = E.new_id()
+        if kind == "item_rjct" and results:
+            results[0].update(status=C.STATUS_REJECTED,
+                              status_reason_code=fault.params.get("code", "rjct.search_criteria.invalid"))
+            results[0].pop("data", None)
+        return results
+
+    def _search_item(self, role, item):
+        reference_id = item.get("reference_id") if isinstance(item, dict) else None
+        base = {"reference_id": reference_id or E.new_id(), "timestamp": E.timestamp(), "locale": "eng"}
+        if not reference_id:
+            return dict(base, status=C.STATUS_REJECTED, status_reason_code="rjct.reference_id.invalid")
+        criteria = item.get("search_criteria")
+        try:
+            if not isinstance(criteria, dict):
+                raise QueryError("search_criteria missing")
+            persons = self._select(role, criteria.get("query_type"), criteria.get("query"))
+            pagination = criteria.get("pagination") or {}
+            size = int(pagination.get("page_size", 10))
+            number = int(pagination.get("page_number", 1))
+            if size < 1 or number < 1:
+                raise QueryError("pagination")
+        except (QueryError, TypeError, ValueError):
+            return dict(base, status=C.STATUS_REJECTED, status_reason_code=C.RJCT_SEARCH_CRITERIA_INVALID)
+        page = persons[(number - 1) * size:number * size]
+        data = {"version": C.DCI_VERSION, "reg_type": ROLES[role],
+                "reg_record_type": criteria.get("reg_record_type") or "ns:org:RegistryRecordType:Person"}
+        if role == "crvs":
+            data["reg_records"] = [crvs_record(person, self.record_spelling) for person in page]
+        elif role == "ibr":
+            data["reg_records"] = [record for person in page for record in ibr_records(person)]
+        else:
+            data["reg_records"] = dr_record(page[0]) if page else {}
+        return dict(base, status=C.STATUS_SUCCESS, data=data,
+                    pagination={"page_size": size, "page_number": number, "total_count": len(persons)})
+
+    def _select(self, role, query_type, query):
+        population = self.population
+        if query_type == C.QUERY_IDTYPE_VALUE:
+            if not isinstance(query, dict) or not isinstance(query.get("type"), str):
+                raise QueryError("idtype-value query needs type and value")
+            person = population.find(query["type"], str(query.get("value")))
+            candidates = [person] if person else []
+        elif query_type == C.QUERY_PREDICATE:
+            if not isinstance(query, list):
+                raise QueryError("predicate must be a list")
+            candidates = [person for person in population.persons if match_predicate(person, query)]
+        elif query_type == C.QUERY_EXPRESSION:
+            expression = query.get("value", {}).get("expression") if isinstance(query, dict) else None
+            if "query" in (expression or {}):
+                expression = expression["query"]
+            candidates = [person for person in population.persons if match_expression(person, expression)]
+        else:
+            raise QueryError(f"unsupported query_type {query_type!r}")
+        if role == "ibr":
+            return [person for person in candidates if person.enrolments]
+        if role == "dr":
+            return [person for person in candidates if person.disability]
+        return candidates
+
+    def _sync_search(self, role, envelope, profile_name, fault):
+        reason = self._validate_request(envelope, C.ACTION_SEARCH, "search_request")
+        head = envelope["header"]
+        if reason or (fault and fault.kind == "header_rjct"):
+            reason = reason or fault.params.get("code", "rjct.action.not_supported")
+            response_head = self._response_header(role, C.ACTION_ON_SEARCH, head, C.STATUS_REJECTED, reason)
+            message = {"transaction_id": envelope["message"].get("transaction_id") or "unknown",
+                       "correlation_id": E.new_id(), "search_response": []}
+            return self._reply_envelope(self._signed(response_head, message, profile_name, fault), fault)
+        results = self._search_results(role, envelope, fault)
+        message = {"transaction_id": envelope["message"]["transaction_id"], "correlation_id": E.new_id(),
+                   "search_response": results}
+        self._remember(envelope["message"]["transaction_id"], "search", message["correlation_id"])
+        response_head = self._response_header(role, C.ACTION_ON_SEARCH, head, count=len(results))
+        return self._reply_envelope(self._signed(response_head, message, profile_name, fault), fault)
+
+    def _async_search(self, role, envelope, profile_name, fault):
+        reason = self._validate_request(envelope, C.ACTION_SEARCH, "search_request")
+        if reason:
+            return Reply.json(E.err(reason, "invalid request"))
+        sender_uri = envelope["header"].get("sender_uri")
+        if not sender_uri:
+            return Reply.json(E.err("err.sender_uri.invalid", "sender_uri is required for async search"))
+        correlation_id = E.new_id()
+        results = self._search_results(role, envelope, fault)
+        message = {"transaction_id": envelope["message"]["transaction_id"], "correlation_id": correlation_id,
+                   "search_response": results}
+        self._remember(message["transaction_id"], "search", correlation_id)
+        head = self._response_header(role, C.ACTION_ON_SEARCH, envelope["header"], count=len(results))
+        self._callback_later(sender_uri, self._signed(head, message, profile_name, fault))
+        return Reply.json(E.ack(correlation_id))
+
+    # subscriptions and notifications
+
+    def _subscribe(self, role, envelope, profile_name, fault):
+        reason = self._validate_request(envelope, C.ACTION_SUBSCRIBE, "subscribe_request")
+        if reason:
+            return Reply.json(E.err(reason, "invalid request"))
+        head = envelope["header"]
+        sender_uri = head.get("sender_uri")
+        if not sender_uri:
+            return Reply.json(E.err("err.sender_uri.invalid", "sender_uri is required to subscribe"))
+        correlation_id = E.new_id()
+        responses = []
+        for item in envelope["message"]["subscribe_request"]:
+            criteria = item.get("subscribe_criteria") or {}
+            code = "SUB-" + secrets.token_hex(6)
+            with self._lock:
+                self.subscriptions[code] = {"role": role, "event_type": criteria.get("reg_event_type"),
+                                            "sender_uri": sender_uri, "subscriber": head.get("sender_id"),
+                                            "profile": profile_name}
+            responses.append({"reference_id": item.get("reference_id"), "timestamp": E.timestamp(),
+                              "status": "succ", "subscriptions": [
+                                  {"code": code, "status": "subscribe", "timestamp": E.timestamp(),
+                                   "reg_event_type": criteria.get("reg_event_type")}]})
+        message = {"transaction_id": envelope["message"]["transaction_id"], "correlation_id": correlation_id,
+                   "subscribe_response": responses}
+        self._remember(message["transaction_id"], "subscribe", correlation_id)
+        response_head = self._response_header(role, C.ACTION_ON_SUBSCRIBE, head, count=len(responses))
+        self._callback_later(sender_uri, self._signed(response_head, message, profile_name))
+        return Reply.json(E.ack(correlation_id))
+
+    def _unsubscribe(self, role, envelope, profile_name, fault):
+        message = envelope["message"]
+        codes = message.get("subscription_codes")
+        if not isinstance(codes, list) or not codes:
+            return Reply.json(E.err(C.ERR_REQUEST_BAD, "subscription_codes required"))
+        statuses = []
+        with self._lock:
+            for code in codes:
+                known = self.subscriptions.pop(code, None)
+                statuses.append({"code": code, "status": "unsubscribe" if known else "rjct"})
+        correlation_id = E.new_id()
+        sender_uri = envelope["header"].get("sender_uri")
+        if sender_uri:
+            response = {"transaction_id": message.get("transaction_id"), "correlation_id": correlation_id,
+                        "timestamp": E.timestamp(), "status": "succ", "subscription_status": statuses}
+            head = self._response_header(role, C.ACTION_ON_UNSUBSCRIBE, envelope["header"], count=len(statuses))
+            self._callback_later(sender_uri, self._signed(head, response, profile_name))
+        return Reply.json(E.ack(correlation_id))
+
+    def push_event(self, role, event_type, person, deliver_now=True):
+        """Send a notify event about ``person`` to every subscriber of ``event_type``.
+
+        Returns the number of subscribers it was delivered to.
+        """
+        with self._lock:
+            targets = [sub for sub in self.subscriptions.values()
+                       if sub["role"] == role and sub["event_type"] == event_type]
+        delivered = 0
+        for subscription in targets:
+            record = crvs_record(person, self.record_spelling)
+            message = {"transaction_id": E.new_id(), "notify_event": [{
+                "reference_id": E.new_id(), "timestamp": E.timestamp(),
+                "data": {"version": C.DCI_VERSION, "reg_type": ROLES[role], "reg_event_type": event_type,
+                         "reg_record_type": "ns:org:RegistryRecordType:Person", "reg_records": [record]},
+                "locale": "eng"}]}
+            head = {"version": C.DCI_VERSION, "message_id": E.new_id(), "message_ts": E.timestamp(),
+                    "action": C.ACTION_NOTIFY, "sender_id": self.sender_id(role),
+                    "receiver_id": subscription["subscriber"], "total_count": 1, "is_msg_encrypted": False}
+            envelope = self._signed(head, message, subscription["profile"])
+            if deliver_now:
+                delivered += self._post_callback(subscription["sender_uri"], envelope)
+            else:
+                self._callback_later(subscription["sender_uri"], envelope)
+                delivered += 1
+        return delivered
+
+    # transaction status
+
+    def _remember(self, transaction_id, txn_type, correlation_id):
+        with self._lock:
+            self.transactions[transaction_id] = {"txn_type": txn_type, "correlation_id": correlation_id}
+
+    def _txn_status_message(self, envelope):
+        request = envelope["message"].get("txnstatus_request") or {}
+        known = self.transactions.get(request.get("attribute_value")) \
+            if request.get("attribute_type") == "transaction_id" else None
+        return {"transaction_id": envelope["message"].get("transaction_id"), "correlation_id": E.new_id(),
+                "txnstatus_response": {"txn_type": request.get("txn_type", "search"),
+                                       "txn_status": {"status": "succ" if known else "rjct",
+                                                      "reference_id": request.get("reference_id")}}}
+
+    def _sync_txn_status(self, role, envelope, profile_name, fault):
+        if role == "dr":
+            return http_error(404, C.ERR_NOT_FOUND, "the disability registry has no txn status")
+        reason = self._validate_request(envelope, C.ACTION_TXN_STATUS, None)
+        head = self._response_header(role, C.ACTION_TXN_ON_STATUS, envelope["header"],
+                                     C.STATUS_REJECTED if reason else C.STATUS_SUCCESS, reason, 1)
+        return self._reply_envelope(self._signed(head, self._txn_status_message(envelope), profile_name, fault),
+                                    fault)
+
+    def _async_txn_status(self, role, envelope, profile_name, fault):
+        sender_uri = envelope["header"].get("sender_uri")
+        if not sender_uri:
+            return Reply.json(E.err("err.sender_uri.invalid", "sender_uri is required"))
+        head = self._response_header(role, C.ACTION_TXN_ON_STATUS, envelope["header"], count=1)
+        self._callback_later(sender_uri, self._signed(head, self._txn_status_message(envelope), profile_name))
+        return Reply.json(E.ack())
+
+    # IBR and DR special searches
+
+    def _special(self, role, envelope, profile_name, fault, action, criteria_key, list_key, status_key, answer):
+        reason = self._validate_request(envelope, C.ACTION_SEARCH, None)
+        message = envelope["message"]
+        criteria = message.get(criteria_key)
+        items = []
+        if not reason:
+            try:
+                if not isinstance(criteria, dict):
+                    raise QueryError(f"{criteria_key} missing")
+                query = criteria.get("query") or {}
+                found = self._select(role, C.QUERY_IDTYPE_VALUE, {
+                    "type": query.get("identifier_type"), "value": query.get("identifier_value")})
+                items.append({"reference_id": criteria.get("reference_id") or message["transaction_id"],
+                              "timestamp": E.timestamp(), "status": C.STATUS_SUCCESS,
+                              status_key: answer(found)})
+            except QueryError:
+                reason = C.RJCT_SEARCH_CRITERIA_INVALID
+        head = self._response_header(role, action, envelope["header"],
+                                     C.STATUS_REJECTED if reason else C.STATUS_SUCCESS, reason, len(items))
+        response = {"transaction_id": message.get("transaction_id") or "unknown", "correlation_id": E.new_id(),
+                    list_key: items}
+        return self._reply_envelope(self._signed(head, response, profile_name, fault), fault)
+
+    def _sync_enrolled(self, role, envelope, profile_name, fault):
+        return self._special(role, envelope, profile_name, fault, "on-enrolled", "enrolled_criteria",
+                             "enrolled_response", "enrolled_status",
+                             lambda found: "yes" if found else "no")
+
+    def _sync_disabled(self, role, envelope, profile_name, fault):
+        return self._special(role, envelope, profile_name, fault, "on-disabled", "disabled_criteria",
+                             "disabled_response", "disabled_status",
+                             lambda found: "yes" if found and any(
+                                 score >= 3 for score in found[0].disability["scores"].values()) else "no")
+
+    # callbacks
+
+    def _callback_later(self, url, envelope):
+        def send():
+            time.sleep(self.callback_delay)
+            self._post_callback(url, envelope)
+
+        threading.Thread(target=send, name="dci-simulator-callback", daemon=True).start()
+
+    def _post_callback(self, url, envelope):
+        try:
+            response = httpx.post(url, json=envelope, timeout=10)
+            ok = response.status_code == 200 and response.json().get("message", {}).get("ack_status") == C.ACK
+        except (httpx.HTTPError, ValueError) as error:
+            _logger.warning("simulator callback to %s failed: %s", url, type(error).__name__)
+            ok = False
+        with self._lock:
+            self.stats["callbacks_sent" if ok else "callbacks_failed"] += 1
+        return int(ok)

@@ -1,0 +1,97 @@
+"""Serve a SimulatedRegistry over HTTP on loopback.
+
+    python tools/dci_simulator.py --port 8900
+    # CRVS at http://127.0.0.1:8900/crvs, IBR at /ibr, DR at /dr
+
+In tests: ``with SimulatorServer(registry) as server: server.url("crvs")``.
+"""
+
+import argparse
+import logging
+import socket
+import threading
+import time
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from .population import Population
+from .registry import SimulatedRegistry
+
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+
+
+class _QuietHandler(WSGIRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_request(self, *args, **kwargs):
+        pass
+
+
+def wsgi_app(registry):
+    def application(environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(min(length, MAX_REQUEST_BYTES + 1)) if length else b""
+        headers = {key[5:].replace("_", "-"): value for key, value in environ.items() if key.startswith("HTTP_")}
+        if environ.get("CONTENT_TYPE"):
+            headers["CONTENT-TYPE"] = environ["CONTENT_TYPE"]
+        reply = registry.handle(environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/"), headers, body)
+        if reply.drop:
+            connection = environ.get("werkzeug.socket")
+            if connection is not None:
+                connection.shutdown(socket.SHUT_RDWR)
+            return []
+        if reply.delay:
+            time.sleep(reply.delay)
+        start_response(f"{reply.status} {'OK' if reply.status < 400 else 'Error'}",
+                       list(reply.headers.items()) + [("Content-Length", str(len(reply.body)))])
+        return [reply.body]
+
+    return application
+
+
+class SimulatorServer:
+    """A threaded HTTP server for a SimulatedRegistry, on 127.0.0.1 and a free port."""
+
+    def __init__(self, registry=None, host="127.0.0.1", port=0):
+        self.registry = registry or SimulatedRegistry()
+        self._server = make_server(host, port, wsgi_app(self.registry), threaded=True,
+                                   request_handler=_QuietHandler)
+        self.host, self.port = self._server.server_address[:2]
+        self._thread = None
+
+    def url(self, role=""):
+        return f"http://{self.host}:{self.port}" + (f"/{role}" if role else "")
+
+    def start(self):
+        self._thread = threading.Thread(target=self._server.serve_forever, name="dci-simulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Simulated DCI registries (CRVS, IBR, DR) on loopback")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8900)
+    parser.add_argument("--size", type=int, default=5000, help="persons in the synthetic population")
+    parser.add_argument("--client", action="append", default=[], metavar="ID:SECRET",
+                        help="an OAuth2 client; with none, no token is required")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    clients = dict(client.split(":", 1) for client in args.client)
+    registry = SimulatedRegistry(Population(size=args.size), clients=clients)
+    server = SimulatorServer(registry, args.host, args.port)
+    print(f"DCI simulator on {server.url()}: /crvs, /ibr, /dr", flush=True)  # noqa: T201
+    try:
+        server._server.serve_forever()
+    except KeyboardInterrupt:
+        server.stop()
