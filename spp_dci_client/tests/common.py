@@ -1,6 +1,8 @@
 """Shared set-up: a real simulated registry on loopback and a data source pointing at it."""
 
+import contextlib
 import functools
+import socket
 
 from odoo.tests import TransactionCase
 
@@ -15,6 +17,26 @@ SENDER_ID = "openspp.test"
 @functools.cache
 def population():
     return Population(size=600)
+
+
+@contextlib.contextmanager
+def unanswering_url():
+    """A loopback URL whose connect never completes: the listen backlog is full, so SYNs are dropped."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    fillers = []
+    try:
+        for _ in range(4):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(server.getsockname())
+            fillers.append(filler)
+        yield "http://127.0.0.1:%d" % server.getsockname()[1]
+    finally:
+        for filler in fillers:
+            filler.close()
+        server.close()
 
 
 class SimulatorMixin:

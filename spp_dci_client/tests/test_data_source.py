@@ -1,0 +1,186 @@
+import os
+import time
+from unittest.mock import patch
+
+import psycopg2
+
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
+
+from ..services import secrets
+from .common import CLIENT_SECRET, DCICase, unanswering_url
+
+
+@tagged("post_install", "-at_install")
+class TestDataSource(DCICase):
+    def test_code_unique_and_pattern(self):
+        with mute_logger("odoo.sql_db"), self.assertRaises(psycopg2.errors.UniqueViolation):
+            self.make_data_source(code=self.data_source.code)
+        for code in ("CRVS", "crvs main", "crvs-main", "crvs/main"):
+            with self.subTest(code=code), self.assertRaises(ValidationError):
+                self.make_data_source(code=code)
+
+    def test_urls_and_timeout(self):
+        for url in ("ftp://x.example", "http://x.example/", "crvs.example", "http://x.example/a b"):
+            with self.subTest(url=url), self.assertRaises(ValidationError):
+                self.make_data_source(code="bad_url", base_url=url)
+        with mute_logger("odoo.sql_db"), self.assertRaises(psycopg2.errors.CheckViolation):
+            self.make_data_source(code="zero_timeout", timeout=0)
+
+    def test_auth_fields_listed_in_one_error(self):
+        with self.assertRaises(ValidationError) as error:
+            self.make_data_source(code="no_oauth", oauth2_client_id=False, oauth2_client_secret=False)
+        self.assertIn("OAuth2 Client ID", str(error.exception))
+        self.assertIn("OAuth2 Client Secret", str(error.exception))
+        with self.assertRaisesRegex(ValidationError, "Bearer"):
+            self.make_data_source(code="no_bearer", auth_type="bearer")
+        self.make_data_source(code="no_auth", auth_type="none")
+
+    def test_get_by_code_and_registry_type(self):
+        self.assertEqual(self.env["spp.dci.data.source"].get_by_code("test_crvs"), self.data_source)
+        with self.assertRaisesRegex(UserError, "nope_main"):
+            self.env["spp.dci.data.source"].get_by_code("nope_main")
+        self.data_source.active = False
+        with self.assertRaisesRegex(UserError, "test_crvs"):
+            self.env["spp.dci.data.source"].get_by_code("test_crvs")
+        self.data_source.active = True
+        found = self.env["spp.dci.data.source"].get_by_registry_type("ns:org:RegistryType:Civil")
+        self.assertIn(self.data_source, found)
+
+    def test_secret_is_masked_encrypted_and_kept_when_mask_written_back(self):
+        with patch.dict(os.environ, {"SPP_DCI_SECRET_KEY": "test-server-key"}):
+            source = self.make_data_source(code="masked")
+            self.assertEqual(source.oauth2_client_secret, secrets.MASK)
+            self.assertTrue(source.secrets_protected)
+            self.env.flush_all()
+            self.env.cr.execute("SELECT oauth2_client_secret_stored FROM spp_dci_data_source WHERE id = %s",
+                                (source.id,))
+            stored = self.env.cr.fetchone()[0]
+            self.assertTrue(stored.startswith(secrets.ENCRYPTED))
+            self.assertNotIn(CLIENT_SECRET, stored)
+            source.write({"oauth2_client_secret": secrets.MASK, "name": "Renamed"})
+            self.assertEqual(source.sudo().oauth2_client_secret_stored, stored)
+            self.assertEqual(source._get_client_config().oauth2.client_secret, CLIENT_SECRET)
+            source.oauth2_client_secret = "new-secret"
+            self.assertEqual(source._get_client_config().oauth2.client_secret, "new-secret")
+        with self.assertRaisesRegex(UserError, "dci_secret_key"):
+            source._get_client_config()
+
+    def test_without_server_key_secrets_are_flagged_unprotected(self):
+        with patch.dict(os.environ, {"SPP_DCI_SECRET_KEY": ""}):
+            source = self.make_data_source(code="unprotected")
+            self.assertFalse(source.secrets_protected)
+            self.assertTrue(source.sudo().oauth2_client_secret_stored.startswith(secrets.PLAIN))
+
+    def test_users_cannot_read_secrets(self):
+        plain_user = new_test_user(self.env, "plain_user", groups="base.group_user")
+        dci_user = new_test_user(self.env, "dci_user", groups="base.group_user,spp_dci_client.group_dci_user")
+        secret_fields = ["bearer_token", "oauth2_client_secret", "bearer_token_stored",
+                         "oauth2_client_secret_stored"]
+        with self.assertRaises(AccessError):
+            self.data_source.with_user(plain_user).read(["name"])
+        for field in secret_fields:
+            with self.subTest(field=field), self.assertRaises(AccessError):
+                self.data_source.with_user(dci_user).read([field])
+        for model, fields in (("spp.dci.signing.key", ["private_key_stored"]),
+                              ("spp.dci.oauth.token", ["access_token_stored"]),
+                              ("spp.dci.transaction", ["result_stored"])):
+            for user in (plain_user, dci_user):
+                with self.subTest(model=model, user=user.login), self.assertRaises(AccessError):
+                    self.env[model].with_user(user).search_read([], fields)
+
+    def test_credentials_change_clears_token(self):
+        from ..services.client import DCIClient  # noqa: PLC0415
+
+        client = DCIClient(self.data_source, self.env)
+        self.addCleanup(client.close)
+        client.search_by_id("BRN", "BR-2024-0042")
+        tokens = self.env["spp.dci.oauth.token"].sudo()
+        self.assertTrue(tokens.search([("data_source_id", "=", self.data_source.id)]))
+        self.data_source.oauth2_scope = "registry:read"
+        self.assertFalse(tokens.search([("data_source_id", "=", self.data_source.id)]))
+
+
+@tagged("post_install", "-at_install")
+class TestConnection(DCICase):
+    def notify(self, source):
+        action = source.test_connection()
+        self.assertEqual(action["tag"], "display_notification")
+        return action["params"]
+
+    def test_success_reports_each_step(self):
+        params = self.notify(self.data_source)
+        self.assertEqual(params["type"], "success")
+        for step in ("Token request", "Search request", "Response envelope", "Response signature: valid"):
+            self.assertIn(step, params["message"])
+        self.assertEqual(self.data_source.state, "active")
+        self.assertTrue(self.data_source.last_test_date)
+        self.assertFalse(self.data_source.last_error)
+
+    def test_bad_credentials(self):
+        self.data_source.oauth2_client_secret = "wrong"
+        params = self.notify(self.data_source)
+        self.assertEqual(params["type"], "danger")
+        self.assertEqual(self.data_source.state, "error")
+        self.assertIn("401", self.data_source.last_error)
+        self.assertNotIn("wrong", self.data_source.last_error)
+
+    def test_unreachable_within_timeout(self):
+        with unanswering_url() as url:
+            source = self.make_data_source(code="unreachable", base_url=url, timeout=2)
+            started = time.monotonic()
+            params = self.notify(source)
+            elapsed = time.monotonic() - started
+        self.assertEqual(source.state, "error")
+        self.assertIn("timeout", params["message"].lower())
+        self.assertLess(elapsed, 3.0)
+
+    def test_bad_signature(self):
+        self.sim.faults.add("bad_signature")
+        params = self.notify(self.data_source)
+        self.assertEqual(params["type"], "danger")
+        self.assertIn("signature", self.data_source.last_error)
+        self.assertIn("✔ Response envelope", params["message"])
+
+    def test_refused_port(self):
+        source = self.make_data_source(code="refused_port", base_url="http://127.0.0.1:9", auth_type="none")
+        params = self.notify(source)
+        self.assertEqual(params["type"], "danger")
+        self.assertIn("could not be reached", source.last_error)
+
+
+@tagged("post_install", "-at_install")
+class TestSigningKeys(DCICase):
+    def test_generate_activate_revoke_and_jwks(self):
+        jwks = self.env["spp.dci.signing.key"]._get_public_jwks()
+        self.assertIn(self.signing_key.kid, [key["kid"] for key in jwks["keys"]])
+        new_key = self.make_signing_key("rsa", name="Rotated")
+        kids = [key["kid"] for key in self.env["spp.dci.signing.key"]._get_public_jwks()["keys"]]
+        self.assertIn(self.signing_key.kid, kids, "the old key stays published during rotation")
+        self.assertIn(new_key.kid, kids)
+        rsa_jwk = next(key for key in self.env["spp.dci.signing.key"]._get_public_jwks()["keys"]
+                       if key["kid"] == new_key.kid)
+        self.assertEqual((rsa_jwk["kty"], rsa_jwk["alg"]), ("RSA", "RS256"))
+        self.assertNotIn("d", rsa_jwk)
+        self.signing_key.action_revoke()
+        kids = [key["kid"] for key in self.env["spp.dci.signing.key"]._get_public_jwks()["keys"]]
+        self.assertNotIn(self.signing_key.kid, kids)
+        with self.assertRaisesRegex(UserError, "revoked"):
+            self.signing_key._get_signer()
+
+    def test_expired_key_is_never_used(self):
+        key = self.make_signing_key(name="Short-lived")
+        key.expiry_date = "2020-01-01 00:00:00"
+        self.assertFalse(key.is_usable)
+        with self.assertRaisesRegex(UserError, "expired"):
+            key._get_signer()
+        self.assertNotIn(key.kid, [jwk["kid"] for jwk in self.env["spp.dci.signing.key"]._get_public_jwks()["keys"]])
+
+    def test_private_key_encrypted_and_generation_once(self):
+        with patch.dict(os.environ, {"SPP_DCI_SECRET_KEY": "test-server-key"}):
+            key = self.make_signing_key(name="Encrypted")
+            self.assertTrue(key.sudo().private_key_stored.startswith(secrets.ENCRYPTED))
+            self.assertNotIn("PRIVATE KEY", key.sudo().private_key_stored)
+            with self.assertRaises(UserError):
+                key.action_generate()
