@@ -1,1 +1,3 @@
 from . import test_install
+from . import test_crvs_service
+from . import test_crvs_events

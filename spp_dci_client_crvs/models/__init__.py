@@ -1,0 +1,4 @@
+from . import crvs_subscription
+from . import crvs_event
+from . import res_partner
+from . import dci_transaction

@@ -1,0 +1,148 @@
+"""CRVSService: birth and death verification against a civil registry.
+
+    from odoo.addons.spp_dci_client_crvs.services.crvs_service import CRVSService
+    service = CRVSService(env, data_source_code="crvs_main")
+    birth = service.verify_birth("BRN", "BR-2024-0042")   # dict, or None when not registered
+
+A thin layer over DCIClient: authentication, signing, retries and errors are
+the client's. Registry errors raise (a DCIError); only "no such record"
+returns None.
+"""
+
+import time
+
+from odoo.api import Environment
+from odoo.exceptions import UserError
+
+from odoo.addons.spp_dci_client.services import constants as C
+from odoo.addons.spp_dci_client.services.client import DCIClient
+
+from .person import parse_person
+
+BIRTH = "live_birth"
+DEATH = "death"
+DEFAULT_EVENT_TYPES = (BIRTH, DEATH)
+
+
+def check_service_arguments(service, env, data_source_code):
+    """The (env, data_source_code) shape of CRVSService and DRService; TypeError otherwise."""
+    shape = f"{service}(env, data_source_code='...')"
+    if not isinstance(env, Environment):
+        raise TypeError(f"{shape}: the first argument must be the Odoo environment, got {type(env).__name__}")
+    if not isinstance(data_source_code, str):
+        raise TypeError(f"{shape}: data_source_code must be the data source's code (a string), "
+                        f"got {type(data_source_code).__name__}")
+
+
+def data_source_for(env, code, registry_type):
+    data_source = env["spp.dci.data.source"].get_by_code(code)
+    if data_source.sudo().registry_type != registry_type:
+        raise UserError(env._("Data source %(code)s is not a %(kind)s registry.", code=code, kind=registry_type))
+    return data_source
+
+
+class CRVSService:
+    """Birth and death lookups, vital-event subscriptions, bulk verification."""
+
+    def __init__(self, env, data_source_code="crvs_main"):
+        check_service_arguments("CRVSService", env, data_source_code)
+        self.env = env
+        self.data_source = data_source_for(env, data_source_code, C.REGISTRY_CIVIL)
+        self.client = DCIClient(self.data_source, env)
+        self.record_format = self.data_source.sudo().record_format
+
+    def close(self):
+        self.client.close()
+
+    def _lookup(self, identifier_type, identifier_value):
+        if self.record_format == "opencrvs":
+            response = self.client.search_by_id_opencrvs(identifier_type, identifier_value, page_size=1)
+        else:
+            response = self.client.search_by_id(identifier_type, identifier_value, page_size=1)
+        return _first_record(response["message"]["search_response"][0])
+
+    def verify_birth(self, identifier_type, identifier_value):
+        """The registered birth as a dict, or None when the registry has no such birth.
+
+        Keys: identifier_type, identifier_value, person_name, given_name,
+        family_name, birth_date (ISO), sex, place_of_birth,
+        parent1_identifier, parent2_identifier, is_deceased, death_date,
+        raw_record.
+        """
+        record = self._lookup(identifier_type, identifier_value)
+        return self._birth(record, identifier_type, identifier_value)
+
+    def _birth(self, record, identifier_type, identifier_value):
+        if record is None:
+            return None
+        person = parse_person(record)
+        if not person["birth_date"]:
+            return None
+        return dict(person, identifier_type=identifier_type, identifier_value=str(identifier_value).strip(),
+                    raw_record=record)
+
+    def check_death(self, identifier_type, identifier_value):
+        """True when the registry records the person as deceased."""
+        record = self._lookup(identifier_type, identifier_value)
+        return bool(record) and parse_person(record)["is_deceased"]
+
+    def verify_births(self, pairs):
+        """verify_birth for many (identifier_type, identifier_value) pairs in batched envelopes.
+
+        Returns one result (dict or None) per pair, in order.
+        """
+        pairs = list(pairs)
+        if self.record_format == "opencrvs":
+            return [self.verify_birth(*pair) for pair in pairs]
+        queries = [{"query_type": C.QUERY_IDTYPE_VALUE, "query": {"type": kind, "value": value}, "page_size": 1}
+                   for kind, value in pairs]
+        items = self.client.search_batch(queries)
+        return [self._birth(_first_record(item), kind, value) for (kind, value), item in zip(pairs, items,
+                                                                                               strict=True)]
+
+    def subscribe_events(self, event_types=None, wait=5.0):
+        """Subscribe to vital events (default: live_birth and death); returns subscription codes.
+
+        An event type already subscribed is not subscribed again. The registry
+        confirms asynchronously; this waits up to ``wait`` seconds for the
+        confirmations, and returns the codes confirmed by then (later ones are
+        stored when they arrive).
+        """
+        event_types = list(event_types or DEFAULT_EVENT_TYPES)
+        subscriptions = self.env["spp.dci.crvs.subscription"].sudo()
+        for event_type in event_types:
+            existing = subscriptions.search([("data_source_id", "=", self.data_source.id),
+                                             ("event_type", "=", event_type),
+                                             ("state", "in", ("requested", "active"))], limit=1)
+            if existing:
+                subscriptions |= existing
+                continue
+            ack = self.client.subscribe(event_type,
+                                        notify_record_type=self.data_source.sudo().notify_record_type)
+            subscriptions |= subscriptions.create({"data_source_id": self.data_source.id, "event_type": event_type,
+                                                   "transaction_id": ack["transaction_id"]})
+        deadline = time.monotonic() + wait
+        while True:
+            subscriptions._refresh_from_callbacks()
+            if all(subscriptions.mapped("code")) or time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)
+        return [code for code in subscriptions.mapped("code") if code]
+
+    def unsubscribe_events(self, event_types=None):
+        """Cancel the active subscriptions for these event types (default: all)."""
+        domain = [("data_source_id", "=", self.data_source.id), ("state", "=", "active")]
+        if event_types:
+            domain.append(("event_type", "in", list(event_types)))
+        subscriptions = self.env["spp.dci.crvs.subscription"].sudo().search(domain)
+        if subscriptions:
+            self.client.unsubscribe(subscriptions.mapped("code"))
+            subscriptions.write({"state": "cancelled"})
+        return subscriptions.mapped("code")
+
+
+def _first_record(item):
+    records = (item.get("data") or {}).get("reg_records") or []
+    if isinstance(records, dict):
+        records = [records]
+    return records[0] if records else None

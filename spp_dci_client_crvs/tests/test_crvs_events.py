@@ -1,0 +1,54 @@
+from odoo.tests import HttpCase, tagged
+
+from odoo.addons.spp_dci_client.tests.common import SimulatorMixin
+
+from ..services.crvs_service import CRVSService
+
+
+@tagged("post_install", "-at_install")
+class TestCRVSEvents(SimulatorMixin, HttpCase):
+    """Subscribe and notify round trip: the simulator calls back into this server."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.start_simulator()
+        cls.signing_key = cls.make_signing_key()
+        cls.data_source = cls.make_data_source(our_callback_uri=cls.base_url() + "/dci/callback")
+
+    def service(self):
+        service = CRVSService(self.env, data_source_code="test_crvs")
+        self.addCleanup(service.close)
+        return service
+
+    def test_subscribe_notify_apply_and_undo(self):
+        child = self.env["res.partner"].create({"name": "Tomas Bautista", "dci_identifier_ids": [
+            (0, 0, {"identifier_type": "BRN", "value": "BR-2024-0043"})]})
+        with self.allow_requests(all_requests=True):
+            codes = self.service().subscribe_events()
+            self.assertEqual(len(codes), 2)
+            again = self.service().subscribe_events()
+            self.assertEqual(sorted(again), sorted(codes))
+            self.assertEqual(len(self.sim.subscriptions), 2)
+            person = self.sim.population.find("BRN", "BR-2024-0043")
+            self.assertEqual(self.sim.push_event("crvs", "death", person), 1)
+        self.env.invalidate_all()
+        event = self.env["spp.dci.crvs.event"].search([("partner_id", "=", child.id)])
+        self.assertEqual((event.event_type, event.state), ("death", "applied"))
+        self.assertTrue(child.dci_is_deceased)
+        self.assertEqual(str(child.dci_death_date), "2024-08-30")
+        self.assertTrue(child.active, "a death never archives the registrant")
+        event.action_revert()
+        self.assertFalse(child.dci_is_deceased)
+        self.assertFalse(child.dci_death_date)
+        self.assertEqual(event.state, "reverted")
+
+    def test_unknown_person_event_is_kept_unmatched(self):
+        with self.allow_requests(all_requests=True):
+            self.service().subscribe_events(["live_birth"])
+            person = self.sim.population.find("BRN", "BR-2024-0042")
+            self.sim.push_event("crvs", "live_birth", person)
+        self.env.invalidate_all()
+        event = self.env["spp.dci.crvs.event"].search([], limit=1)
+        self.assertEqual((event.event_type, event.state, str(event.event_date)),
+                         ("live_birth", "unmatched", "2024-03-15"))

@@ -1,0 +1,96 @@
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from odoo.addons.spp_dci_client.services.errors import DCIConnectionError, DCIRejectedError
+from odoo.addons.spp_dci_client.simulator import SimulatedRegistry, SimulatorServer
+from odoo.addons.spp_dci_client.tests.common import DCICase, population
+
+from ..services.crvs_service import CRVSService
+from ..services.person import parse_person
+
+
+@tagged("post_install", "-at_install")
+class TestCRVSService(DCICase):
+    def service(self, code="test_crvs"):
+        service = CRVSService(self.env, data_source_code=code)
+        self.addCleanup(service.close)
+        return service
+
+    def test_verify_birth_found(self):
+        birth = self.service().verify_birth("BRN", "BR-2024-0042")
+        self.assertEqual(birth["person_name"], "Maria Santos")
+        self.assertEqual((birth["given_name"], birth["family_name"]), ("Maria", "Santos"))
+        self.assertEqual(birth["birth_date"], "2024-03-15")
+        self.assertEqual(birth["sex"], "female")
+        self.assertEqual(birth["place_of_birth"], "Central District Hospital")
+        self.assertEqual(birth["parent1_identifier"], {"identifier_type": "UIN", "identifier_value": "UIN-100000001"})
+        self.assertEqual((birth["identifier_type"], birth["identifier_value"]), ("BRN", "BR-2024-0042"))
+        self.assertFalse(birth["is_deceased"])
+        self.assertIn("identifier", birth["raw_record"])
+
+    def test_verify_birth_not_found_is_none(self):
+        self.assertIsNone(self.service().verify_birth("BRN", "BR-2024-9999"))
+
+    def test_check_death(self):
+        service = self.service()
+        self.assertTrue(service.check_death("BRN", "BR-2024-0043"))
+        self.assertFalse(service.check_death("BRN", "BR-2024-0042"))
+        self.assertFalse(service.check_death("BRN", "BR-2024-9999"))
+
+    def test_rejected_request_raises(self):
+        self.sim.faults.add("item_rjct", code="rjct.search_criteria.invalid")
+        with self.assertRaises(DCIRejectedError):
+            self.service().verify_birth("BRN", "BR-2024-0042")
+
+    def test_registry_down_raises_never_none(self):
+        self.make_data_source(code="crvs_down", base_url="http://127.0.0.1:9", max_attempts=1)
+        with self.assertRaises(DCIConnectionError):
+            self.service("crvs_down").verify_birth("BRN", "BR-2024-0042")
+
+    def test_constructor_shapes(self):
+        with self.assertRaisesRegex(TypeError, r"CRVSService\(env, data_source_code="):
+            CRVSService(self.data_source, self.env)
+        with self.assertRaisesRegex(TypeError, "data_source_code must be"):
+            CRVSService(self.env, self.data_source)
+        with self.assertRaisesRegex(UserError, "crvs_nowhere"):
+            CRVSService(self.env, "crvs_nowhere")
+        inactive = self.make_data_source(code="crvs_off")
+        inactive.active = False
+        with self.assertRaisesRegex(UserError, "crvs_off"):
+            CRVSService(self.env, "crvs_off")
+        self.make_data_source(code="not_civil", role="ibr")
+        with self.assertRaisesRegex(UserError, "not_civil"):
+            CRVSService(self.env, "not_civil")
+
+    def test_older_birthdate_spelling(self):
+        registry = SimulatedRegistry(population(), record_spelling="birthdate")
+        with SimulatorServer(registry) as server:
+            self.make_data_source(code="crvs_old", base_url=server.url("crvs"), auth_type="none")
+            birth = self.service("crvs_old").verify_birth("BRN", "BR-2024-0042")
+        self.assertEqual(birth["birth_date"], "2024-03-15")
+
+    def test_opencrvs_format(self):
+        self.make_data_source(code="crvs_ocrvs", record_format="opencrvs")
+        birth = self.service("crvs_ocrvs").verify_birth("BRN", "BR-2024-0042")
+        self.assertEqual(birth["birth_date"], "2024-03-15")
+        sent = self.sim.received[-1][2]["message"]["search_request"][0]["search_criteria"]
+        self.assertEqual(sent["query_type"], "expression")
+        fhir = {"name": [{"given": ["Maria", "Luisa"], "family": "Santos"}], "birthDate": "2024-03-15",
+                "gender": "female", "identifier": [{"type": "BRN", "value": "BR-2024-0042"}]}
+        person = parse_person(fhir)
+        self.assertEqual((person["person_name"], person["birth_date"], person["sex"]),
+                         ("Maria Luisa Santos", "2024-03-15", "female"))
+
+    def test_bulk_of_1000(self):
+        known = [("BRN", person.brn) for person in self.sim.population.persons if person.brn]
+        pairs = (known + [("BRN", f"BR-1900-{number}") for number in range(1000)])[:1000]
+        results = self.service().verify_births(pairs)
+        self.assertEqual(len(results), 1000)
+        self.assertEqual(len(self.sim.received), 10)
+        for (kind, value), result in zip(pairs, results, strict=True):
+            if value.startswith("BR-1900"):
+                self.assertIsNone(result)
+            else:
+                self.assertEqual((result["identifier_type"], result["identifier_value"]), (kind, value))
+                self.assertIn({"identifier_type": kind, "identifier_value": value},
+                              result["raw_record"]["identifier"])
