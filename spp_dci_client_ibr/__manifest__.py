@@ -7,6 +7,9 @@
     "author": "OpenSPP DCI Client contributors",
     "website": "https://github.com/openspp/openspp-dci-client",
     "depends": ["spp_dci_client"],
-    "data": [],
+    "data": [
+        "security/ir.model.access.csv",
+        "views/ibr_views.xml",
+    ],
     "installable": True,
 }

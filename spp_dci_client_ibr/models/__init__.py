@@ -1,0 +1,2 @@
+from . import ibr_check
+from . import res_partner

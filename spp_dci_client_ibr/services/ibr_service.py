@@ -1,0 +1,155 @@
+"""IBRService: is this person already a beneficiary elsewhere?
+
+    from odoo.addons.spp_dci_client_ibr.services.ibr_service import IBRService
+    service = IBRService(env["spp.dci.data.source"].get_by_code("ibr_main"), env)
+    result = service.check_duplication(partner)   # {"is_duplicate", "matched_programs", "raw_response"}
+
+Note the constructor shape: (data_source, env), record first. The check fails
+closed: when the registry cannot answer for an identifier, it raises; it never
+reports "not a duplicate" on an error.
+"""
+
+from dataclasses import asdict, dataclass, field
+
+from odoo.api import Environment
+from odoo.exceptions import UserError
+
+from odoo.addons.spp_dci_client.services import constants as C
+from odoo.addons.spp_dci_client.services import envelope as E
+from odoo.addons.spp_dci_client.services.client import DCIClient
+
+ENROLLED_STATUSES = ("Active", "Suspended", "1", "4", 1, 4)
+
+
+@dataclass
+class DuplicationResult:
+    is_duplicate: bool
+    matched_programs: list
+    raw_response: object = None
+
+    def to_dict(self):
+        return asdict(self)
+
+
+@dataclass
+class BeneficiaryInfo:
+    identifier_type: str
+    identifier_value: str
+    name: str
+    programs: list = field(default_factory=list)
+    metadata: dict = field(default_factory=dict)
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def _programme(record):
+    """(identifier, name, status, enrolment date) of one beneficiary record."""
+    enrolment = record.get("programme_identifier") or {}
+    programme = enrolment.get("programme") or enrolment.get("program") or {}
+    return (programme.get("programme_identifier"), programme.get("programme_name"),
+            enrolment.get("enrolment_status"), enrolment.get("enrolment_date"))
+
+
+def _name(record):
+    member = record.get("member") or record.get("group") or {}
+    name = (member.get("demographic_info") or member).get("name") or {}
+    if isinstance(name, dict):
+        return " ".join(part for part in (name.get("given_name"), name.get("surname")) if part)
+    return str(name)
+
+
+class IBRService:
+    """Duplicate-enrolment checks and beneficiary lookups against an integrated beneficiary registry."""
+
+    def __init__(self, data_source, env):
+        shape = "IBRService(data_source, env): the spp.dci.data.source record first, then the environment"
+        if isinstance(data_source, Environment) or not isinstance(env, Environment):
+            raise TypeError(f"{shape}. IBRService(env, code) is the CRVS/DR shape and does not apply here.")
+        if getattr(data_source, "_name", None) != "spp.dci.data.source":
+            raise TypeError(f"{shape}; got {type(data_source).__name__} as data_source.")
+        data_source.ensure_one()
+        if data_source.sudo().registry_type != C.REGISTRY_IBR:
+            raise UserError(env._("Data source %s is not an integrated beneficiary registry.", data_source.code))
+        self.env = env
+        self.data_source = data_source
+        self.client = DCIClient(data_source, env)
+
+    def close(self):
+        self.client.close()
+
+    def search_beneficiary(self, identifier_type, identifier_value):
+        """The registry's beneficiary records for one identifier, as BeneficiaryInfo dicts."""
+        response = self.client.search_by_id(identifier_type, identifier_value, page_size=100)
+        item = response["message"]["search_response"][0]
+        return [info.to_dict() for info in self._beneficiaries(item, identifier_type, identifier_value)]
+
+    @staticmethod
+    def _beneficiaries(item, identifier_type, identifier_value):
+        records = (item.get("data") or {}).get("reg_records") or []
+        by_person = {}
+        for record in records if isinstance(records, list) else [records]:
+            code, name, status, enrolled = _programme(record)
+            info = by_person.setdefault(_name(record), BeneficiaryInfo(
+                identifier_type, str(identifier_value), _name(record), [], {"enrolments": []}))
+            if name and name not in info.programs:
+                info.programs.append(name)
+            info.metadata["enrolments"].append({"programme_identifier": code, "programme_name": name,
+                                                "enrolment_status": status, "enrolment_date": enrolled})
+        return list(by_person.values())
+
+    def check_duplication(self, partner, exclude_programs=None):
+        """Is the partner enrolled in another programme? All its identifiers go in one request.
+
+        ``exclude_programs``: programme identifiers or names run by the caller's
+        own system, which do not count. Returns DuplicationResult.to_dict()
+        and stores an audit record of the check.
+        """
+        return self.check_duplications(partner, exclude_programs)[partner.id]
+
+    def check_duplications(self, partners, exclude_programs=None):
+        """check_duplication for many partners in batched requests: {partner id: result dict}."""
+        pairs = []
+        for partner in partners:
+            identifiers = partner._get_dci_identifiers()
+            if not identifiers:
+                raise UserError(self.env._(
+                    "%s has no registry identifier: add one (UIN, BRN, ...) before checking other enrolments.",
+                    partner.display_name))
+            pairs.extend((partner.id, kind, value) for kind, value in identifiers)
+        items = self.client.search_batch([
+            {"query_type": C.QUERY_IDTYPE_VALUE, "query": E.idtype_value_query(kind, value), "page_size": 100}
+            for _partner_id, kind, value in pairs])
+        excluded = set(exclude_programs or ())
+        results = {}
+        for partner in partners:
+            mine = [item for (partner_id, _kind, _value), item in zip(pairs, items, strict=True)
+                    if partner_id == partner.id]
+            matched = set()
+            for item in mine:
+                for info in self._beneficiaries(item, "", ""):
+                    for enrolment in info.metadata["enrolments"]:
+                        code, name = enrolment["programme_identifier"], enrolment["programme_name"]
+                        if enrolment["enrolment_status"] in ENROLLED_STATUSES and not excluded & {code, name}:
+                            matched.add(name or code)
+            result = DuplicationResult(bool(matched), sorted(matched), mine)
+            self.env["spp.dci.ibr.check"].sudo().create({
+                "partner_id": partner.id,
+                "data_source_id": self.data_source.id,
+                "is_duplicate": result.is_duplicate,
+                "matched_programs": ", ".join(result.matched_programs),
+                "user_id": self.env.uid,
+            })
+            results[partner.id] = result.to_dict()
+        return results
+
+    def is_enrolled(self, identifier_type, identifier_value):
+        """The registry's yes/no answer (/registry/sync/enrolled): is this person enrolled anywhere?"""
+        transaction_id = E.new_id()
+        message = {"transaction_id": transaction_id, "enrolled_criteria": {
+            "query_type": C.QUERY_IDTYPE_VALUE, "response_entity": "Member",
+            "query": {"identifier_type": E.check_token(identifier_type, "identifier_type"),
+                      "identifier_value": E.check_value(identifier_value, "identifier_value")}}}
+        _envelope, items = self.client.post_sync(C.PATH_SYNC_ENROLLED, C.ACTION_SEARCH, message,
+                                                 list_key="enrolled_response", reference_ids=[transaction_id])
+        return str(items[transaction_id].get("enrolled_status")).lower() in ("yes", "true", "1", "enrolled")
