@@ -7,6 +7,10 @@
     "author": "OpenSPP DCI Client contributors",
     "website": "https://github.com/openspp/openspp-dci-client",
     "depends": ["spp_dci_client"],
-    "data": [],
+    "data": [
+        "security/ir.model.access.csv",
+        "data/ir_cron.xml",
+        "views/dr_views.xml",
+    ],
     "installable": True,
 }

@@ -11,34 +11,15 @@ returns None.
 
 import time
 
-from odoo.api import Environment
-from odoo.exceptions import UserError
-
 from odoo.addons.spp_dci_client.services import constants as C
 from odoo.addons.spp_dci_client.services.client import DCIClient
+from odoo.addons.spp_dci_client.services.lookup import check_service_arguments, data_source_for
 
 from .person import parse_person
 
 BIRTH = "live_birth"
 DEATH = "death"
 DEFAULT_EVENT_TYPES = (BIRTH, DEATH)
-
-
-def check_service_arguments(service, env, data_source_code):
-    """The (env, data_source_code) shape of CRVSService and DRService; TypeError otherwise."""
-    shape = f"{service}(env, data_source_code='...')"
-    if not isinstance(env, Environment):
-        raise TypeError(f"{shape}: the first argument must be the Odoo environment, got {type(env).__name__}")
-    if not isinstance(data_source_code, str):
-        raise TypeError(f"{shape}: data_source_code must be the data source's code (a string), "
-                        f"got {type(data_source_code).__name__}")
-
-
-def data_source_for(env, code, registry_type):
-    data_source = env["spp.dci.data.source"].get_by_code(code)
-    if data_source.sudo().registry_type != registry_type:
-        raise UserError(env._("Data source %(code)s is not a %(kind)s registry.", code=code, kind=registry_type))
-    return data_source
 
 
 class CRVSService:

@@ -1,0 +1,2 @@
+from . import disability_status
+from . import res_partner

@@ -1,0 +1,123 @@
+"""DRService: disability status and Washington Group scores from a disability registry.
+
+    from odoo.addons.spp_dci_client_dr.services.dr_service import DRService
+    service = DRService(env, data_source_code="dr_main")
+    status = service.get_disability_status(partner)   # dict, or None when the registry has no record
+
+Washington Group Short Set scores run from 1 (no difficulty) to 4 (cannot do
+at all); the usual WG disability identifier is at least one domain at 3 or 4.
+Registry errors raise and leave the local cache as it was.
+"""
+
+from odoo.exceptions import UserError
+
+from odoo.addons.spp_dci_client.services import constants as C
+from odoo.addons.spp_dci_client.services.client import DCIClient
+from odoo.addons.spp_dci_client.services.lookup import check_service_arguments, data_source_for
+
+WG_DOMAINS = {"VIS_SS": "Vision", "HEAR_SS": "Hearing", "MOB_SS": "Mobility", "COG_SS": "Cognition",
+              "SC_SS": "Self-Care", "COM_SS": "Communication"}
+WG_NAMES = {name.lower(): name for name in WG_DOMAINS.values()} | {"selfcare": "Self-Care", "self_care": "Self-Care"}
+
+
+def functional_scores(record):
+    """{domain name: score 1-4} from a DR record's functional limitations."""
+    scores = {}
+    for entry in record.get("functional_limitations") or record.get("functional_scores") or []:
+        if not isinstance(entry, dict):
+            continue
+        domain = entry.get("domain") or entry.get("domain_name") or ""
+        name = WG_DOMAINS.get(domain) or WG_NAMES.get(str(domain).lower())
+        try:
+            score = int(entry.get("severity", entry.get("score")))
+        except (TypeError, ValueError):
+            continue
+        if name and 1 <= score <= 4:
+            scores[name] = score
+    return scores
+
+
+def wg_disability(scores):
+    """The Washington Group disability identifier: a domain at 'a lot of difficulty' or worse."""
+    return any(score >= 3 for score in scores.values())
+
+
+def disability_status(record, source_code):
+    scores = functional_scores(record)
+    approved = str(record.get("disability_status", "")).lower() == "approved"
+    return {
+        "has_disability": wg_disability(scores) or approved,
+        "disability_types": sorted({detail.get("impairment_type") for detail in record.get("disability_details") or []
+                                    if isinstance(detail, dict) and detail.get("impairment_type")}),
+        "functional_scores": scores,
+        "disability_level": record.get("disability_level"),
+        "registry_status": record.get("disability_status"),
+        "assessment_date": (record.get("last_updated") or record.get("registration_date") or "")[:10] or None,
+        "source_registry": source_code,
+    }
+
+
+def _record(item):
+    records = (item.get("data") or {}).get("reg_records") or {}
+    if isinstance(records, list):
+        records = records[0] if records else {}
+    return records or None
+
+
+class DRService:
+    """Disability status lookups, the PWD decision and the local status cache."""
+
+    def __init__(self, env, data_source_code="dr_main"):
+        check_service_arguments("DRService", env, data_source_code)
+        self.env = env
+        self.data_source = data_source_for(env, data_source_code, C.REGISTRY_DR)
+        self.client = DCIClient(self.data_source, env)
+
+    def close(self):
+        self.client.close()
+
+    def get_functional_assessment(self, identifier_type, identifier_value):
+        """Washington Group scores keyed Vision, Hearing, Mobility, Cognition, Self-Care, Communication."""
+        item = self.client.search_by_id(identifier_type, identifier_value, page_size=1)["message"]
+        record = _record(item["search_response"][0])
+        return functional_scores(record) if record else {}
+
+    def get_disability_status(self, partner):
+        """The registry's disability status of the partner (fresh, and cached), or None when it has no record."""
+        return self._fetch(partner)[partner.id]
+
+    def is_pwd(self, partner):
+        """Person with disability, from the cache; a stale or missing cache entry is refreshed first."""
+        cache = self.env["spp.dci.disability.status"].sudo()._for_partner(partner)
+        if not cache or cache._is_stale():
+            self._fetch(partner)
+            cache = self.env["spp.dci.disability.status"].sudo()._for_partner(partner)
+        return cache.is_pwd
+
+    def sync_disability_data(self, partners):
+        """Refresh the cache of many partners in batched requests; returns {partner id: status or None}."""
+        return self._fetch(partners)
+
+    def _fetch(self, partners):
+        pairs = []
+        for partner in partners:
+            identifiers = partner._get_dci_identifiers()
+            if not identifiers:
+                raise UserError(self.env._("%s has no registry identifier to look up.", partner.display_name))
+            pairs.extend((partner.id, kind, value) for kind, value in identifiers)
+        items = self.client.search_batch([{"query_type": C.QUERY_IDTYPE_VALUE,
+                                           "query": {"type": kind, "value": value}, "page_size": 1}
+                                          for _partner_id, kind, value in pairs])
+        found = {}
+        for (partner_id, _kind, _value), item in zip(pairs, items, strict=True):
+            record = _record(item)
+            if record and partner_id not in found:
+                found[partner_id] = record
+        results = {}
+        cache = self.env["spp.dci.disability.status"].sudo()
+        for partner in partners:
+            record = found.get(partner.id)
+            status = disability_status(record, self.data_source.code) if record else None
+            cache._store(partner, self.data_source, status, record)
+            results[partner.id] = status
+        return results
