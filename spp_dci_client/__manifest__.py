@@ -17,9 +17,6 @@
         "views/res_partner_views.xml",
         "views/menus.xml",
     ],
-    "assets": {
-        "web.assets_tests": ["spp_dci_client/static/tests/tours/*.js"],
-    },
     "installable": True,
     "application": False,
 }

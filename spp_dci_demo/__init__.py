@@ -1,1 +1,4 @@
+from . import models
+from . import simulator_mount
 
+simulator_mount.install()

@@ -8,7 +8,16 @@
     "author": "OpenSPP DCI Client contributors",
     "website": "https://github.com/openspp/openspp-dci-client",
     "depends": ["spp_dci_client_crvs", "spp_dci_client_ibr", "spp_dci_client_dr"],
-    "data": [],
+    "data": [
+        "security/security.xml",
+        "security/ir.model.access.csv",
+        "views/enrollment_views.xml",
+        "data/setup.xml",
+        "data/registrants.xml",
+    ],
+    "assets": {
+        "web.assets_tests": ["spp_dci_demo/static/tests/tours/*.js"],
+    },
     "installable": True,
     "application": True,
 }

@@ -1,5 +1,6 @@
 import json
 import logging
+import time
 from datetime import timedelta
 
 import psycopg2
@@ -144,6 +145,28 @@ class DciTransaction(models.Model):
 
     def _handle_callback(self, data_source, envelope):
         """Hook for other addons: act on an accepted callback (notify events, subscriptions)."""
+
+    @api.model
+    def _callback_results(self, transaction_ids):
+        """{transaction_id: (state, stored callback message)} of our outgoing messages."""
+        rows = self.sudo().search([("transaction_id", "in", list(transaction_ids)), ("direction", "=", "out")])
+        return {row.transaction_id: (row.state, row._get_result()) for row in rows}
+
+    @api.model
+    def _wait_for_callbacks(self, transaction_ids, timeout):
+        """Wait up to ``timeout`` seconds for the callbacks of these transactions.
+
+        Reads in fresh cursors: the caller's transaction took its snapshot
+        before the callbacks were committed (REPEATABLE READ) and would never
+        see them. Returns what _callback_results returns.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.env.registry.cursor() as cr:
+                results = self.with_env(self.env(cr=cr))._callback_results(transaction_ids)
+            if all(state != "pending" for state, _message in results.values()) or time.monotonic() >= deadline:
+                return results
+            time.sleep(0.1)
 
     @api.autovacuum
     def _gc_old_messages(self):

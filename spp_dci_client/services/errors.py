@@ -8,7 +8,7 @@ or secrets, and are translated when they are displayed.
 from odoo.exceptions import UserError
 from odoo.tools.translate import LazyTranslate
 
-_lt = LazyTranslate(__name__)
+_lt = LazyTranslate(__name__, default_lang="en_US")
 
 
 class DCIError(UserError):

@@ -19,6 +19,23 @@ def population():
     return Population(size=600)
 
 
+def registrant(env, *identifiers, name="Registrant"):
+    """The partner holding these identifiers (created, or completed if one already holds some).
+
+    Identifiers are unique per type and value, and other addons' data (the
+    demo's registrants) may hold the ones a test needs.
+    """
+    existing = env["spp.dci.partner.identifier"].search([
+        ("identifier_type", "in", [kind for kind, _value in identifiers]),
+        ("value", "in", [value for _kind, value in identifiers])])
+    existing = existing.filtered(lambda identifier: (identifier.identifier_type, identifier.value) in identifiers)
+    partner = existing[:1].partner_id or env["res.partner"].create({"name": name})
+    held = {(identifier.identifier_type, identifier.value) for identifier in partner.dci_identifier_ids}
+    partner.write({"dci_identifier_ids": [(0, 0, {"identifier_type": kind, "value": value})
+                                          for kind, value in identifiers if (kind, value) not in held]})
+    return partner
+
+
 @contextlib.contextmanager
 def unanswering_url():
     """A loopback URL whose connect never completes: the listen backlog is full, so SYNs are dropped."""

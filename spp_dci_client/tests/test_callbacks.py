@@ -1,5 +1,4 @@
 import json
-import time
 
 from odoo.tests import HttpCase, tagged
 
@@ -31,15 +30,12 @@ class TestCallbacks(SimulatorMixin, HttpCase):
         return client
 
     def wait_for(self, transaction_id, timeout=10):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.env.invalidate_all()
-            transaction = self.env["spp.dci.transaction"].sudo().search(
-                [("transaction_id", "=", transaction_id), ("direction", "=", "out")])
-            if transaction.state != "pending":
-                return transaction
-            time.sleep(0.05)
-        self.fail(f"no callback for {transaction_id} within {timeout}s")
+        """The transaction once its callback arrived (polled in fresh, serialized test cursors)."""
+        results = self.env["spp.dci.transaction"]._wait_for_callbacks([transaction_id], timeout)
+        self.assertNotEqual(results[transaction_id][0], "pending", f"no callback for {transaction_id}")
+        self.env.invalidate_all()
+        return self.env["spp.dci.transaction"].sudo().search(
+            [("transaction_id", "=", transaction_id), ("direction", "=", "out")])
 
     def post_callback(self, envelope, path="/dci/callback"):
         response = self.url_open(path, data=json.dumps(envelope), headers={"Content-Type": "application/json"})

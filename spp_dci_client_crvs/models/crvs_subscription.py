@@ -30,25 +30,24 @@ class DciCrvsSubscription(models.Model):
     confirmed_date = fields.Datetime(readonly=True)
     event_ids = fields.One2many("spp.dci.crvs.event", "subscription_id", string="Events")
 
-    def _refresh_from_callbacks(self):
-        """Read the registry's on-subscribe answer from the message log."""
+    def _refresh_from_callbacks(self, results=None):
+        """Confirm requested subscriptions from the registry's on-subscribe answers.
+
+        ``results``: {transaction_id: (state, callback message)}; by default
+        read from the message log in this transaction.
+        """
         requested = self.filtered(lambda subscription: subscription.state == "requested")
         if not requested:
             return
-        self.env["spp.dci.transaction"].invalidate_model()
-        transactions = self.env["spp.dci.transaction"].sudo().search([
-            ("transaction_id", "in", requested.mapped("transaction_id")), ("direction", "=", "out")])
-        by_id = {transaction.transaction_id: transaction for transaction in transactions}
+        if results is None:
+            results = self.env["spp.dci.transaction"]._callback_results(requested.mapped("transaction_id"))
         for subscription in requested:
-            transaction = by_id.get(subscription.transaction_id)
-            if not transaction or transaction.state == "pending":
+            state, message = results.get(subscription.transaction_id, ("pending", None))
+            if state == "pending":
                 continue
-            if transaction.state == "error":
-                subscription.state = "failed"
-                continue
-            codes = [entry.get("code") for item in (transaction._get_result() or {}).get("subscribe_response", [])
+            codes = [entry.get("code") for item in (message or {}).get("subscribe_response", [])
                      if item.get("status") != "rjct" for entry in item.get("subscriptions") or []]
-            if codes:
+            if state == "done" and codes:
                 subscription.write({"code": codes[0], "state": "active", "confirmed_date": fields.Datetime.now()})
             else:
                 subscription.state = "failed"

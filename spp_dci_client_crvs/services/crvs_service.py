@@ -9,8 +9,6 @@ the client's. Registry errors raise (a DCIError); only "no such record"
 returns None.
 """
 
-import time
-
 from odoo.addons.spp_dci_client.services import constants as C
 from odoo.addons.spp_dci_client.services.client import DCIClient
 from odoo.addons.spp_dci_client.services.lookup import check_service_arguments, data_source_for
@@ -40,7 +38,7 @@ class CRVSService:
             response = self.client.search_by_id_opencrvs(identifier_type, identifier_value, page_size=1)
         else:
             response = self.client.search_by_id(identifier_type, identifier_value, page_size=1)
-        return _first_record(response["message"]["search_response"][0])
+        return first_record(response["message"]["search_response"][0])
 
     def verify_birth(self, identifier_type, identifier_value):
         """The registered birth as a dict, or None when the registry has no such birth.
@@ -50,17 +48,7 @@ class CRVSService:
         parent1_identifier, parent2_identifier, is_deceased, death_date,
         raw_record.
         """
-        record = self._lookup(identifier_type, identifier_value)
-        return self._birth(record, identifier_type, identifier_value)
-
-    def _birth(self, record, identifier_type, identifier_value):
-        if record is None:
-            return None
-        person = parse_person(record)
-        if not person["birth_date"]:
-            return None
-        return dict(person, identifier_type=identifier_type, identifier_value=str(identifier_value).strip(),
-                    raw_record=record)
+        return birth_result(self._lookup(identifier_type, identifier_value), identifier_type, identifier_value)
 
     def check_death(self, identifier_type, identifier_value):
         """True when the registry records the person as deceased."""
@@ -78,8 +66,8 @@ class CRVSService:
         queries = [{"query_type": C.QUERY_IDTYPE_VALUE, "query": {"type": kind, "value": value}, "page_size": 1}
                    for kind, value in pairs]
         items = self.client.search_batch(queries)
-        return [self._birth(_first_record(item), kind, value) for (kind, value), item in zip(pairs, items,
-                                                                                               strict=True)]
+        return [birth_result(first_record(item), kind, value)
+                for (kind, value), item in zip(pairs, items, strict=True)]
 
     def subscribe_events(self, event_types=None, wait=5.0):
         """Subscribe to vital events (default: live_birth and death); returns subscription codes.
@@ -102,12 +90,10 @@ class CRVSService:
                                         notify_record_type=self.data_source.sudo().notify_record_type)
             subscriptions |= subscriptions.create({"data_source_id": self.data_source.id, "event_type": event_type,
                                                    "transaction_id": ack["transaction_id"]})
-        deadline = time.monotonic() + wait
-        while True:
-            subscriptions._refresh_from_callbacks()
-            if all(subscriptions.mapped("code")) or time.monotonic() >= deadline:
-                break
-            time.sleep(0.1)
+        requested = subscriptions.filtered(lambda subscription: subscription.state == "requested")
+        if requested:
+            results = self.env["spp.dci.transaction"]._wait_for_callbacks(requested.mapped("transaction_id"), wait)
+            requested._refresh_from_callbacks(results)
         return [code for code in subscriptions.mapped("code") if code]
 
     def unsubscribe_events(self, event_types=None):
@@ -122,8 +108,20 @@ class CRVSService:
         return subscriptions.mapped("code")
 
 
-def _first_record(item):
+def first_record(item):
+    """The first person record of one search_response item, or None."""
     records = (item.get("data") or {}).get("reg_records") or []
     if isinstance(records, dict):
         records = [records]
     return records[0] if records else None
+
+
+def birth_result(record, identifier_type, identifier_value):
+    """verify_birth's answer for a registry record (None: no registered birth)."""
+    if record is None:
+        return None
+    person = parse_person(record)
+    if not person["birth_date"]:
+        return None
+    return dict(person, identifier_type=identifier_type, identifier_value=str(identifier_value).strip(),
+                raw_record=record)

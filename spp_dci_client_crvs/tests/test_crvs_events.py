@@ -1,6 +1,6 @@
 from odoo.tests import HttpCase, tagged
 
-from odoo.addons.spp_dci_client.tests.common import SimulatorMixin
+from odoo.addons.spp_dci_client.tests.common import SimulatorMixin, registrant
 
 from ..services.crvs_service import CRVSService
 
@@ -22,8 +22,7 @@ class TestCRVSEvents(SimulatorMixin, HttpCase):
         return service
 
     def test_subscribe_notify_apply_and_undo(self):
-        child = self.env["res.partner"].create({"name": "Tomas Bautista", "dci_identifier_ids": [
-            (0, 0, {"identifier_type": "BRN", "value": "BR-2024-0043"})]})
+        child = registrant(self.env, ("BRN", "BR-2024-0043"), name="Tomas Bautista")
         with self.allow_requests(all_requests=True):
             codes = self.service().subscribe_events()
             self.assertEqual(len(codes), 2)
@@ -46,9 +45,10 @@ class TestCRVSEvents(SimulatorMixin, HttpCase):
     def test_unknown_person_event_is_kept_unmatched(self):
         with self.allow_requests(all_requests=True):
             self.service().subscribe_events(["live_birth"])
-            person = self.sim.population.find("BRN", "BR-2024-0042")
+            person = next(person for person in self.sim.population.persons if (person.brn or "").startswith("BR-19"))
+            self.assertFalse(self.env["spp.dci.partner.identifier"].search([("value", "=", person.brn)]))
             self.sim.push_event("crvs", "live_birth", person)
         self.env.invalidate_all()
         event = self.env["spp.dci.crvs.event"].search([], limit=1)
         self.assertEqual((event.event_type, event.state, str(event.event_date)),
-                         ("live_birth", "unmatched", "2024-03-15"))
+                         ("live_birth", "unmatched", person.birth_date.isoformat()))

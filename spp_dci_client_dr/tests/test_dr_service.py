@@ -1,7 +1,7 @@
 from odoo.tests import tagged
 
 from odoo.addons.spp_dci_client.services.errors import DCIRejectedError
-from odoo.addons.spp_dci_client.tests.common import DCICase
+from odoo.addons.spp_dci_client.tests.common import DCICase, registrant
 
 from ..services.dr_service import DRService
 
@@ -10,19 +10,13 @@ from ..services.dr_service import DRService
 class TestDRService(DCICase):
     registry_role = "dr"
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.data_source.code = "dr_main"
-
     def service(self):
-        service = DRService(self.env)
+        service = DRService(self.env, "test_dr")
         self.addCleanup(service.close)
         return service
 
     def partner(self, kind, value):
-        return self.env["res.partner"].create({"name": value, "dci_identifier_ids": [
-            (0, 0, {"identifier_type": kind, "value": value})]})
+        return registrant(self.env, (kind, value), name=value)
 
     def cache(self, partner):
         return self.env["spp.dci.disability.status"].search([("partner_id", "=", partner.id)])
@@ -35,7 +29,7 @@ class TestDRService(DCICase):
                                                        "Self-Care": 3, "Communication": 1})
         self.assertEqual(status["disability_types"], ["physical"])
         self.assertEqual((status["disability_level"], status["assessment_date"]), (2, "2024-09-01"))
-        self.assertEqual(status["source_registry"], "dr_main")
+        self.assertEqual(status["source_registry"], "test_dr")
         self.assertTrue(self.service().is_pwd(partner))
         cache = self.cache(partner)
         self.assertEqual((cache.state, cache.score_mobility, cache.is_pwd), ("found", "4", True))
@@ -86,9 +80,9 @@ class TestDRService(DCICase):
 
     def test_batch_sync_of_500(self):
         persons = self.sim.population.persons[:500]
-        partners = self.env["res.partner"].create([
-            {"name": person.uin, "dci_identifier_ids": [(0, 0, {"identifier_type": "UIN", "value": person.uin})]}
-            for person in persons])
+        partners = self.env["res.partner"]
+        for person in persons:
+            partners |= registrant(self.env, ("UIN", person.uin), name=person.uin)
         results = self.service().sync_disability_data(partners)
         self.assertEqual(len(self.sim.received), 5)
         self.assertEqual(len(results), 500)

@@ -2,7 +2,7 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from odoo.addons.spp_dci_client.services.errors import DCIConnectionError, DCIRejectedError
-from odoo.addons.spp_dci_client.tests.common import DCICase
+from odoo.addons.spp_dci_client.tests.common import DCICase, registrant
 
 from ..services.ibr_service import BeneficiaryInfo, DuplicationResult, IBRService
 
@@ -17,8 +17,9 @@ class TestIBRService(DCICase):
         return service
 
     def partner(self, *identifiers, name="Registrant"):
-        return self.env["res.partner"].create({"name": name, "dci_identifier_ids": [
-            (0, 0, {"identifier_type": kind, "value": value}) for kind, value in identifiers]})
+        if not identifiers:
+            return self.env["res.partner"].create({"name": name})
+        return registrant(self.env, *identifiers, name=name)
 
     def checks(self, partner):
         return self.env["spp.dci.ibr.check"].search([("partner_id", "=", partner.id)])
@@ -103,7 +104,7 @@ class TestIBRService(DCICase):
                                           "programs": ["A"], "metadata": {"k": "v"}})
 
     def test_partner_button(self):
-        self.make_data_source(code="ibr_main")
+        self.env["ir.config_parameter"].set_param("spp_dci_client_ibr.data_source_code", "test_ibr")
         partner = self.partner(("BRN", "BR-2024-0044"))
         action = partner.action_dci_check_duplication()
         self.assertEqual(action["params"]["type"], "warning")

@@ -1,0 +1,6 @@
+from . import program
+from . import enrollment_check
+from . import enrollment
+from . import data_source
+from . import ir_config_parameter
+from . import dci_transaction

@@ -1,0 +1,56 @@
+import logging
+
+from odoo import api, fields, models
+
+from .. import simulator_mount
+from ..simulator_mount import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, PREFIX
+
+_logger = logging.getLogger(__name__)
+
+DEMO_SOURCES = [
+    ("crvs_main", "Simulated CRVS", "ns:org:RegistryType:Civil", "crvs"),
+    ("ibr_main", "Simulated IBR", "ns:org:RegistryType:IBR", "ibr"),
+    ("dr_main", "Simulated Disability Registry", "ns:org:RegistryType:DR", "dr"),
+]
+
+
+class DciDataSource(models.Model):
+    _inherit = "spp.dci.data.source"
+
+    dci_demo_role = fields.Char(string="Simulated Registry Role", readonly=True,
+                                help="Set for the demo's data sources: they follow web.base.url.")
+
+    @api.model
+    def _spp_dci_demo_setup(self):
+        """Create the demo's signing key and the three data sources pointing at the built-in simulator."""
+        key = self.env["spp.dci.signing.key"].create({"name": "Demo signing key", "algorithm": "ed25519"})
+        key.action_generate()
+        key.action_activate()
+        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
+        simulator_key = simulator_mount.registry().public_key_pem
+        for code, name, registry_type, role in DEMO_SOURCES:
+            if self.with_context(active_test=False).search([("code", "=", code)]):
+                continue
+            self.create({
+                "name": name, "code": code, "registry_type": registry_type, "dci_demo_role": role,
+                "base_url": f"{base_url}{PREFIX}/{role}", "auth_type": "oauth2",
+                "oauth2_client_id": DEMO_CLIENT_ID, "oauth2_client_secret": DEMO_CLIENT_SECRET,
+                "our_sender_id": "openspp.demo", "receiver_id": f"{role}.simulator",
+                "our_callback_uri": f"{base_url}/dci/callback", "signing_key_id": key.id,
+                "registry_public_key": simulator_key, "signature_policy": "require", "timeout": 10,
+            })
+
+    @api.model
+    def _spp_dci_demo_repoint(self, base_url):
+        """Follow a change of web.base.url, so the demo keeps talking to its own simulator."""
+        for source in self.sudo().with_context(active_test=False).search([("dci_demo_role", "!=", False)]):
+            url = f"{base_url}{PREFIX}/{source.dci_demo_role}"
+            if source.base_url != url:
+                source.write({"base_url": url, "our_callback_uri": f"{base_url}/dci/callback", "state": "draft"})
+
+    @api.model
+    def _cron_test_demo_sources(self):
+        """Run Test Connection on the demo's data sources until they pass (first run at server start)."""
+        for source in self.search([("dci_demo_role", "!=", False), ("state", "!=", "active")]):
+            source.test_connection()
+            _logger.info("demo data source %s: %s", source.code, source.state)

@@ -1,0 +1,271 @@
+import json
+import logging
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+
+from odoo.addons.spp_dci_client.services.errors import DCIError
+from odoo.addons.spp_dci_client_crvs.services.crvs_service import CRVSService
+from odoo.addons.spp_dci_client_dr.services.dr_service import DRService
+from odoo.addons.spp_dci_client_ibr.services.ibr_service import IBRService
+
+from .enrollment_check import KINDS, OUTCOMES, compare_birth
+
+_logger = logging.getLogger(__name__)
+
+SERVER_ONLY_FIELDS = {"state", "approved_by", "enrolled_date", "birth_outcome", "enrolment_outcome",
+                      "disability_outcome", "disability_top_up"}
+BULK_CHUNK = 100
+
+
+class DciDemoEnrollment(models.Model):
+    """A household's request to enroll a child in the Child Benefit programme.
+
+    Draft -> checks done -> approved or rejected -> enrolled. Outcomes are
+    computed from the check records, and the state only moves through the
+    actions below, which check the user's group: approving is a human
+    decision, never automatic, and only possible when every check answered and
+    the birth is verified.
+    """
+
+    _name = "spp.dci.demo.enrollment"
+    _description = "Child Benefit Enrollment Request"
+    _order = "id desc"
+
+    name = fields.Char(compute="_compute_name", store=True)
+    program_id = fields.Many2one("spp.dci.demo.program", required=True,
+                                 default=lambda self: self.env.ref("spp_dci_demo.program_child_benefit",
+                                                                   raise_if_not_found=False))
+    household_id = fields.Many2one("res.partner", string="Household")
+    child_id = fields.Many2one("res.partner", string="Child", required=True)
+    declared_name = fields.Char(string="Name (declared)", required=True)
+    declared_birth_date = fields.Date(string="Date of Birth (declared)", required=True)
+    declared_sex = fields.Selection([("female", "Female"), ("male", "Male")], string="Sex (declared)",
+                                    required=True)
+    birth_identifier = fields.Char(string="Birth Registration Number", compute="_compute_birth_identifier")
+    state = fields.Selection([("draft", "Draft"), ("checked", "Checks done"), ("approved", "Approved"),
+                              ("rejected", "Rejected"), ("enrolled", "Enrolled")],
+                             default="draft", required=True, readonly=True, copy=False, index=True)
+    check_ids = fields.One2many("spp.dci.demo.check", "request_id", string="Checks", readonly=True)
+    birth_outcome = fields.Selection(OUTCOMES, compute="_compute_outcomes", store=True)
+    enrolment_outcome = fields.Selection(OUTCOMES, string="Other Enrolments", compute="_compute_outcomes",
+                                         store=True)
+    disability_outcome = fields.Selection(OUTCOMES, compute="_compute_outcomes", store=True)
+    birth_details_html = fields.Html(compute="_compute_outcomes")
+    matched_programs = fields.Char(compute="_compute_outcomes")
+    disability_top_up = fields.Boolean(compute="_compute_outcomes", store=True)
+    approved_by = fields.Many2one("res.users", readonly=True, copy=False)
+    enrolled_date = fields.Date(readonly=True, copy=False)
+
+    @api.depends("child_id", "program_id")
+    def _compute_name(self):
+        for request in self:
+            request.name = f"{request.program_id.name or ''}: {request.child_id.name or ''}"
+
+    @api.depends("child_id.dci_identifier_ids")
+    def _compute_birth_identifier(self):
+        for request in self:
+            brn = request.child_id.dci_identifier_ids.filtered(lambda identifier: identifier.identifier_type == "BRN")
+            request.birth_identifier = brn[:1].value
+
+    @api.depends("check_ids.outcome")
+    def _compute_outcomes(self):
+        for request in self:
+            latest = {kind: request.check_ids.filtered(lambda check, kind=kind: check.kind == kind)[:1]
+                      for kind, _label in KINDS}
+            request.birth_outcome = latest["birth"].outcome
+            request.enrolment_outcome = latest["enrolment"].outcome
+            request.disability_outcome = latest["disability"].outcome
+            request.birth_details_html = latest["birth"].details_html
+            request.matched_programs = latest["enrolment"].message if latest["enrolment"].outcome == "duplicate" \
+                else False
+            request.disability_top_up = latest["disability"].outcome == "pwd"
+
+    def write(self, vals):
+        if SERVER_ONLY_FIELDS & vals.keys() and not self.env.su:
+            raise AccessError(self.env._(
+                "The state and check results of an enrollment request only change through its buttons."))
+        return super().write(vals)
+
+    # checks
+
+    def _add_check(self, kind, run):
+        """Run one check and record its outcome; a registry error is recorded, not hidden."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                outcome, details, message = run()
+        except DCIError as error:
+            outcome, details, message = "error", [], str(error)
+        self.env["spp.dci.demo.check"].sudo().create({
+            "request_id": self.id, "kind": kind, "outcome": outcome, "details": json.dumps(details),
+            "message": message, "user_id": self.env.uid,
+        })
+        return outcome
+
+    def _require_identifier(self):
+        if not self.birth_identifier:
+            raise UserError(self.env._("%s has no birth registration number (BRN).", self.child_id.display_name))
+
+    def action_verify_birth(self):
+        for request in self:
+            request._require_identifier()
+            service = CRVSService(self.env, "crvs_main")
+            try:
+                request._add_check("birth", lambda request=request, service=service: request._birth_outcome(
+                    service.verify_birth("BRN", request.birth_identifier)))
+            finally:
+                service.close()
+            request._mark_checked()
+        return True
+
+    def _birth_outcome(self, birth):
+        if birth is None:
+            return "not_found", [], self.env._("The registry has no birth with this number.")
+        outcome, rows = compare_birth(self, birth)
+        return outcome, rows, False
+
+    def action_verify_birth_async(self):
+        """The same check in DCI async mode: the result arrives at our callback."""
+        self.ensure_one()
+        self._require_identifier()
+        service = CRVSService(self.env, "crvs_main")
+        try:
+            ack = service.client.search_async("idtype-value", {"type": "BRN", "value": self.birth_identifier},
+                                              origin=f"{self._name},{self.id}")
+        finally:
+            service.close()
+        self.env["spp.dci.demo.check"].sudo().create({
+            "request_id": self.id, "kind": "birth", "outcome": "pending", "mode": "async",
+            "transaction_id": ack["transaction_id"], "user_id": self.env.uid,
+        })
+        return True
+
+    def action_refresh_async(self):
+        """Pick up async results that arrived while this request was being saved."""
+        pending = self.check_ids.filtered(lambda check: check.outcome == "pending")
+        transactions = self.env["spp.dci.transaction"].sudo().search([
+            ("transaction_id", "in", pending.mapped("transaction_id")), ("state", "=", "done")])
+        for transaction in transactions:
+            pending.filtered(lambda check, txn=transaction: check.transaction_id == txn.transaction_id) \
+                ._complete_async_birth(transaction._get_result())
+        self._mark_checked()
+        return True
+
+    def action_check_enrolments(self):
+        for request in self:
+            data_source = self.env["spp.dci.data.source"].get_by_code("ibr_main")
+            service = IBRService(data_source, self.env)
+            try:
+                request._add_check("enrolment", lambda request=request, service=service: request._enrolment_outcome(
+                    service.check_duplication(request.child_id, exclude_programs=[request.program_id.code])))
+            finally:
+                service.close()
+            request._mark_checked()
+        return True
+
+    @staticmethod
+    def _enrolment_outcome(result):
+        if result["is_duplicate"]:
+            return "duplicate", result["matched_programs"], ", ".join(result["matched_programs"])
+        return "clear", [], False
+
+    def action_check_disability(self):
+        for request in self:
+            service = DRService(self.env, "dr_main")
+            try:
+                request._add_check("disability", lambda request=request, service=service: request._disability_outcome(
+                    service.get_disability_status(request.child_id)))
+            finally:
+                service.close()
+            request._mark_checked()
+        return True
+
+    @staticmethod
+    def _disability_outcome(status):
+        if status is None:
+            return "no_disability", [], False
+        details = {"types": status["disability_types"], "scores": status["functional_scores"]}
+        return ("pwd" if status["has_disability"] else "no_disability"), details, False
+
+    def action_run_checks(self):
+        self.action_verify_birth()
+        self.action_check_enrolments()
+        self.action_check_disability()
+        return True
+
+    def _mark_checked(self):
+        for request in self.filtered(lambda request: request.state == "draft"):
+            if request.birth_outcome and request.enrolment_outcome and request.disability_outcome \
+                    and "pending" not in (request.birth_outcome,):
+                request.sudo().state = "checked"
+
+    # decisions
+
+    def _blocking_reasons(self):
+        self.ensure_one()
+        reasons = []
+        if self.birth_outcome != "verified":
+            reasons.append(self.env._("the birth is not verified (%s)",
+                                      dict(OUTCOMES).get(self.birth_outcome, self.env._("not checked"))))
+        if self.enrolment_outcome != "clear":
+            reasons.append(self.env._("other enrolments: %s",
+                                      dict(OUTCOMES).get(self.enrolment_outcome, self.env._("not checked"))))
+        if self.disability_outcome in (False, "error", "pending"):
+            reasons.append(self.env._("the disability check did not answer"))
+        return reasons
+
+    def action_approve(self):
+        if not self.env.user.has_group("spp_dci_demo.group_enrollment_approver"):
+            raise AccessError(self.env._("Only a Child Benefit approver can approve enrollment requests."))
+        for request in self:
+            if request.state != "checked":
+                raise UserError(self.env._("Run the checks before approving %s.", request.name))
+            reasons = request._blocking_reasons()
+            if reasons:
+                raise UserError(self.env._("%(name)s cannot be approved: %(reasons)s.", name=request.name,
+                                           reasons="; ".join(reasons)))
+            request.sudo().write({"state": "approved", "approved_by": self.env.uid})
+        return True
+
+    def action_reject(self):
+        if not self.env.user.has_group("spp_dci_demo.group_enrollment_approver"):
+            raise AccessError(self.env._("Only a Child Benefit approver can reject enrollment requests."))
+        self.filtered(lambda request: request.state in ("draft", "checked")).sudo().write({"state": "rejected"})
+        return True
+
+    def action_enroll(self):
+        for request in self:
+            if request.state != "approved":
+                raise UserError(self.env._("Only an approved request can be enrolled."))
+            request.sudo().write({"state": "enrolled", "enrolled_date": fields.Date.today()})
+        return True
+
+    # bulk
+
+    @api.model
+    def action_bulk_verify_births(self, requests=None):
+        """Verify the births of many requests (default: every draft) in batched DCI calls."""
+        requests = requests if requests is not None else self.search([("state", "=", "draft")])
+        requests = requests.filtered("birth_identifier")
+        service = CRVSService(self.env, "crvs_main")
+        counts = {}
+        try:
+            for start in range(0, len(requests), BULK_CHUNK):
+                chunk = requests[start:start + BULK_CHUNK]
+                births = service.verify_births([("BRN", request.birth_identifier) for request in chunk])
+                for request, birth in zip(chunk, births, strict=True):
+                    outcome = request._add_check("birth", lambda request=request, birth=birth:
+                                                 request._birth_outcome(birth))
+                    counts[outcome] = counts.get(outcome, 0) + 1
+                    request._mark_checked()
+                _logger.info("bulk birth verification: %d of %d requests done", start + len(chunk), len(requests))
+        finally:
+            service.close()
+        summary = ", ".join(f"{dict(OUTCOMES)[outcome]}: {count}" for outcome, count in sorted(counts.items()))
+        return {"type": "ir.actions.client", "tag": "display_notification", "params": {
+            "title": self.env._("%s births verified", len(requests)), "message": summary or self.env._("Nothing to do."),
+            "type": "success", "next": {"type": "ir.actions.client", "tag": "soft_reload"}}}
+
+    def action_bulk_verify_selected(self):
+        return self.action_bulk_verify_births(self)

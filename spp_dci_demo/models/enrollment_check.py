@@ -1,0 +1,87 @@
+import json
+
+from markupsafe import Markup, escape
+
+from odoo import fields, models
+
+from odoo.addons.spp_dci_client_crvs.services.crvs_service import birth_result, first_record
+
+KINDS = [("birth", "Birth verification (CRVS)"), ("enrolment", "Other enrolments (IBR)"),
+         ("disability", "Disability (DR)")]
+OUTCOMES = [
+    ("verified", "Verified"),
+    ("mismatch", "Does not match"),
+    ("not_found", "Not registered"),
+    ("clear", "Not enrolled elsewhere"),
+    ("duplicate", "Enrolled elsewhere"),
+    ("pwd", "Person with disability"),
+    ("no_disability", "No disability recorded"),
+    ("pending", "Waiting for the registry"),
+    ("error", "Registry error"),
+]
+
+
+def compare_birth(request, birth):
+    """Field-by-field comparison of what was declared with the registered birth."""
+    declared = {
+        "name": (request.declared_name or "").strip(),
+        "birth_date": request.declared_birth_date.isoformat() if request.declared_birth_date else "",
+        "sex": request.declared_sex or "",
+    }
+    registered = {"name": birth["person_name"], "birth_date": birth["birth_date"] or "", "sex": birth["sex"]}
+    declared["vital status"] = "alive"
+    registered["vital status"] = "deceased" if birth["is_deceased"] else "alive"
+    rows = [{"field": name, "declared": declared[name], "registered": registered[name],
+             "match": declared[name].casefold() == registered[name].casefold()} for name in declared]
+    return ("verified" if all(row["match"] for row in rows) else "mismatch"), rows
+
+
+class DciDemoCheck(models.Model):
+    """The result of one registry check of an enrollment request.
+
+    Only server code creates or completes these (users have read access), and
+    the request's outcomes are computed from them: they cannot be forged by
+    writing fields over RPC.
+    """
+
+    _name = "spp.dci.demo.check"
+    _description = "Enrollment Registry Check"
+    _order = "id desc"
+
+    request_id = fields.Many2one("spp.dci.demo.enrollment", required=True, ondelete="cascade", index=True)
+    kind = fields.Selection(KINDS, required=True)
+    outcome = fields.Selection(OUTCOMES, required=True)
+    mode = fields.Selection([("sync", "Synchronous"), ("async", "Asynchronous (callback)")], default="sync",
+                            required=True)
+    transaction_id = fields.Char(index=True)
+    details = fields.Text(help="JSON: the field-by-field comparison or the registry's answer.")
+    message = fields.Char()
+    user_id = fields.Many2one("res.users", string="Checked by", default=lambda self: self.env.user)
+    check_date = fields.Datetime(default=fields.Datetime.now)
+    details_html = fields.Html(compute="_compute_details_html", sanitize=True)
+
+    def _compute_details_html(self):
+        for check in self:
+            rows = json.loads(check.details or "[]")
+            if check.kind != "birth" or not isinstance(rows, list) or not rows:
+                check.details_html = False
+                continue
+            lines = Markup("").join(
+                Markup("<tr class='%s'><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>") % (
+                    "" if row["match"] else "table-danger", escape(row["field"]), escape(row["declared"]),
+                    escape(row["registered"]), "✔" if row["match"] else "✘")
+                for row in rows)
+            check.details_html = Markup(
+                "<table class='table table-sm o_dci_comparison'><thead><tr><th>Field</th><th>Declared</th>"
+                "<th>Registered</th><th></th></tr></thead><tbody>%s</tbody></table>") % lines
+
+    def _complete_async_birth(self, message):
+        """Finish a pending async birth check from the on-search callback message."""
+        for check in self.filtered(lambda check: check.outcome == "pending"):
+            request = check.request_id
+            birth = birth_result(first_record(message["search_response"][0]), "BRN", request.birth_identifier)
+            if birth is None:
+                check.sudo().write({"outcome": "not_found", "details": "[]"})
+            else:
+                outcome, rows = compare_birth(request, birth)
+                check.sudo().write({"outcome": outcome, "details": json.dumps(rows)})

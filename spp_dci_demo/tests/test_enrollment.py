@@ -1,0 +1,174 @@
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import HttpCase, new_test_user, tagged
+
+from odoo.addons.spp_dci_client.services.signing import load_public_key
+from odoo.addons.spp_dci_client.tests.common import SimulatorMixin
+
+from ..simulator_mount import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
+CASES = ("santos", "reyes", "delacruz", "mensah", "okafor", "bautista")
+
+
+class DemoCase(SimulatorMixin, HttpCase):
+    """The demo's data, with its data sources pointed at a simulator on loopback.
+
+    (The simulator mounted in this Odoo server is for `make demo`; in tests a
+    request holding the test cursor must not call back into the same server.)
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.start_simulator(clients={DEMO_CLIENT_ID: DEMO_CLIENT_SECRET}, callback_delay=0.5)
+        key = cls.env["spp.dci.signing.key"].search([("name", "=", "Demo signing key")])
+        cls.client_keys[key.kid] = load_public_key(key.public_key_pem)
+        for source in cls.env["spp.dci.data.source"].search([("dci_demo_role", "!=", False)]):
+            source.write({"base_url": cls.server.url(source.dci_demo_role),
+                          "our_callback_uri": cls.base_url() + "/dci/callback"})
+        cls.requests = {case: cls.env.ref(f"spp_dci_demo.enrollment_{case}") for case in CASES}
+
+    def setUp(self):
+        super().setUp()
+        self.sim.faults.clear()
+        self.sim.received.clear()
+
+
+@tagged("post_install", "-at_install")
+class TestEnrollment(DemoCase):
+    def checked(self, case):
+        request = self.requests[case]
+        request.action_run_checks()
+        return request
+
+    def test_setup(self):
+        sources = self.env["spp.dci.data.source"].search([("dci_demo_role", "!=", False)])
+        self.assertEqual(sorted(sources.mapped("code")), ["crvs_main", "dr_main", "ibr_main"])
+        self.assertTrue(all(source.signing_key_id.is_usable for source in sources))
+        self.env["ir.config_parameter"].set_param("web.base.url", "http://demo.example:8069")
+        crvs = sources.filtered(lambda source: source.code == "crvs_main")
+        self.assertEqual(crvs.base_url, "http://demo.example:8069/dci_simulator/crvs")
+        self.assertEqual(crvs.our_callback_uri, "http://demo.example:8069/dci/callback")
+
+    def test_verified_clear_approved_and_enrolled(self):
+        request = self.checked("santos")
+        self.assertEqual((request.birth_outcome, request.enrolment_outcome, request.disability_outcome),
+                         ("verified", "clear", "no_disability"))
+        self.assertEqual(request.state, "checked")
+        self.assertIn("2024-03-15", request.birth_details_html)
+        request.action_approve()
+        request.action_enroll()
+        self.assertEqual((request.state, request.approved_by), ("enrolled", self.env.user))
+
+    def test_mismatch_is_shown_field_by_field_and_blocks_approval(self):
+        request = self.checked("reyes")
+        self.assertEqual(request.birth_outcome, "mismatch")
+        self.assertIn("table-danger", request.birth_details_html)
+        self.assertIn("2023-12-02", request.birth_details_html)
+        self.assertIn("2023-11-02", request.birth_details_html)
+        with self.assertRaisesRegex(UserError, "not verified"):
+            request.action_approve()
+
+    def test_not_found_is_never_verified(self):
+        request = self.checked("delacruz")
+        self.assertEqual(request.birth_outcome, "not_found")
+        with self.assertRaisesRegex(UserError, "Not registered"):
+            request.action_approve()
+
+    def test_enrolled_elsewhere(self):
+        request = self.checked("mensah")
+        self.assertEqual(request.enrolment_outcome, "duplicate")
+        self.assertEqual(request.matched_programs, "Child Benefit, School Feeding")
+        with self.assertRaisesRegex(UserError, "Enrolled elsewhere"):
+            request.action_approve()
+
+    def test_disability_top_up(self):
+        request = self.checked("okafor")
+        self.assertEqual((request.birth_outcome, request.disability_outcome), ("verified", "pwd"))
+        self.assertTrue(request.disability_top_up)
+
+    def test_deceased_child_is_a_mismatch(self):
+        request = self.checked("bautista")
+        self.assertEqual(request.birth_outcome, "mismatch")
+        self.assertIn("deceased", request.birth_details_html)
+
+    def test_registry_error_is_recorded_and_blocks_approval(self):
+        request = self.requests["santos"]
+        self.sim.faults.add("status", status=500, times=None)
+        request.action_run_checks()
+        self.sim.faults.clear()
+        self.assertEqual((request.birth_outcome, request.enrolment_outcome, request.disability_outcome),
+                         ("error", "error", "error"))
+        with self.assertRaises(UserError):
+            request.action_approve()
+
+    def test_partial_checks_are_not_approvable(self):
+        request = self.requests["santos"]
+        request.action_verify_birth()
+        self.assertEqual(request.state, "draft")
+        with self.assertRaisesRegex(UserError, "Run the checks"):
+            request.action_approve()
+
+    def test_results_cannot_be_forged(self):
+        officer = new_test_user(self.env, "officer", groups="base.group_user,spp_dci_client.group_dci_user")
+        request = self.requests["delacruz"].with_user(officer)
+        for values in ({"state": "approved"}, {"birth_outcome": "verified"}, {"disability_top_up": True}):
+            with self.subTest(values=values), self.assertRaises(AccessError):
+                request.write(values)
+        with self.assertRaises(AccessError):
+            self.env["spp.dci.demo.check"].with_user(officer).create(
+                {"request_id": request.id, "kind": "birth", "outcome": "verified"})
+        request.action_run_checks()
+        check = request.check_ids.filtered(lambda check: check.kind == "birth")
+        with self.assertRaises(AccessError):
+            check.with_user(officer).write({"outcome": "verified"})
+        with self.assertRaises(AccessError):
+            request.action_approve()
+        self.assertEqual(request.birth_outcome, "not_found")
+
+    def test_bulk_verification_in_one_call(self):
+        result = self.env["spp.dci.demo.enrollment"].action_bulk_verify_births()
+        searches = [path for _role, path, _envelope in self.sim.received if path == "/registry/sync/search"]
+        self.assertEqual(len(searches), 1)
+        search = next(envelope for _role, path, envelope in self.sim.received if path == "/registry/sync/search")
+        self.assertEqual(search["header"]["total_count"], len(CASES))
+        outcomes = {case: request.birth_outcome for case, request in self.requests.items()}
+        self.assertEqual(outcomes, {"santos": "verified", "reyes": "mismatch", "delacruz": "not_found",
+                                    "mensah": "verified", "okafor": "verified", "bautista": "mismatch"})
+        self.assertIn("Verified: 3", result["params"]["message"])
+
+    def test_async_birth_check(self):
+        request = self.requests["santos"]
+        with self.allow_requests(all_requests=True):
+            request.action_verify_birth_async()
+            # As the end of the button's request would: the callback must find this committed.
+            self.env.flush_all()
+            self.assertEqual(request.birth_outcome, "pending")
+            transaction_id = request.check_ids[:1].transaction_id
+            self.env["spp.dci.transaction"]._wait_for_callbacks([transaction_id], 10)
+        self.env.invalidate_all()
+        request.action_refresh_async()
+        self.assertEqual(request.birth_outcome, "verified")
+        self.assertEqual(request.check_ids[:1].mode, "async")
+
+
+@tagged("post_install", "-at_install")
+class TestDemoUI(DemoCase):
+    def test_enrollment_tour(self):
+        self.start_tour("/odoo/child-benefit", "spp_dci_demo_enrollment", login="admin")
+        self.assertEqual(self.requests["santos"].state, "enrolled")
+
+    def test_test_connection_tour(self):
+        self.start_tour("/odoo/action-spp_dci_client.spp_dci_data_source_action", "spp_dci_test_connection",
+                        login="admin")
+        self.assertEqual(self.env["spp.dci.data.source"].get_by_code("crvs_main").state, "active")
+
+    def test_mounted_simulator_answers(self):
+        response = self.url_open("/dci_simulator/crvs/.well-known/jwks.json")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.json()["keys"][0]["kty"], "OKP")
+        token = self.url_open("/dci_simulator/crvs/oauth2/client/token", data={
+            "grant_type": "client_credentials", "client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET})
+        self.assertEqual(token.json()["token_type"], "Bearer")
+        refused = self.url_open("/dci_simulator/crvs/oauth2/client/token", data={
+            "grant_type": "client_credentials", "client_id": DEMO_CLIENT_ID, "client_secret": "wrong"})
+        self.assertEqual(refused.status_code, 401)
