@@ -12,7 +12,8 @@ PORT=${DEMO_PORT:-8069}
 state=$(odoo_psql "$DB" "SELECT state FROM ir_module_module WHERE name = 'spp_dci_demo'" 2>/dev/null || true)
 if [ "$state" != installed ]; then
     log "installing spp_dci_demo into database '$DB'"
-    odoo_bin -d "$DB" -i spp_dci_demo --stop-after-init --http-port "$PORT" --without-demo
+    odoo_bin -d "$DB" -i spp_dci_demo --stop-after-init --http-port "$PORT" --without-demo \
+        --http-interface "${DEMO_HTTP_INTERFACE:-127.0.0.1}"
 else
     log "reusing database '$DB'"
 fi

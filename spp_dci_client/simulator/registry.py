@@ -506,7 +506,7 @@ class SimulatedRegistry:
             message = {"transaction_id": E.new_id(), "notify_event": [{
                 "reference_id": E.new_id(), "timestamp": E.timestamp(),
                 "data": {"version": C.DCI_VERSION, "reg_type": ROLES[role], "reg_event_type": event_type,
-                         "reg_record_type": "ns:org:RegistryRecordType:Person", "reg_records": [record]},
+                         "reg_record_type": "ns:org:RegistryRecordType:Person", "reg_records": record},
                 "locale": "eng"}]}
             head = {"version": C.DCI_VERSION, "message_id": E.new_id(), "message_ts": E.timestamp(),
                     "action": C.ACTION_NOTIFY, "sender_id": self.sender_id(role),

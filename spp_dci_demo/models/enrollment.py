@@ -51,8 +51,8 @@ class DciDemoEnrollment(models.Model):
     enrolment_outcome = fields.Selection(OUTCOMES, string="Other Enrolments", compute="_compute_outcomes",
                                          store=True)
     disability_outcome = fields.Selection(OUTCOMES, compute="_compute_outcomes", store=True)
-    birth_details_html = fields.Html(compute="_compute_outcomes")
-    matched_programs = fields.Char(compute="_compute_outcomes")
+    birth_details_html = fields.Html(compute="_compute_latest_details")
+    matched_programs = fields.Char(compute="_compute_latest_details")
     disability_top_up = fields.Boolean(compute="_compute_outcomes", store=True)
     approved_by = fields.Many2one("res.users", readonly=True, copy=False)
     enrolled_date = fields.Date(readonly=True, copy=False)
@@ -68,18 +68,26 @@ class DciDemoEnrollment(models.Model):
             brn = request.child_id.dci_identifier_ids.filtered(lambda identifier: identifier.identifier_type == "BRN")
             request.birth_identifier = brn[:1].value
 
+    def _latest_checks(self):
+        self.ensure_one()
+        return {kind: self.check_ids.filtered(lambda check, kind=kind: check.kind == kind)[:1] for kind, _label in KINDS}
+
     @api.depends("check_ids.outcome")
     def _compute_outcomes(self):
         for request in self:
-            latest = {kind: request.check_ids.filtered(lambda check, kind=kind: check.kind == kind)[:1]
-                      for kind, _label in KINDS}
+            latest = request._latest_checks()
             request.birth_outcome = latest["birth"].outcome
             request.enrolment_outcome = latest["enrolment"].outcome
             request.disability_outcome = latest["disability"].outcome
+            request.disability_top_up = latest["disability"].outcome == "pwd"
+
+    @api.depends("check_ids.outcome", "check_ids.details", "check_ids.message")
+    def _compute_latest_details(self):
+        for request in self:
+            latest = request._latest_checks()
             request.birth_details_html = latest["birth"].details_html
             request.matched_programs = latest["enrolment"].message if latest["enrolment"].outcome == "duplicate" \
                 else False
-            request.disability_top_up = latest["disability"].outcome == "pwd"
 
     def write(self, vals):
         if SERVER_ONLY_FIELDS & vals.keys() and not self.env.su:
