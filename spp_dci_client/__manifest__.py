@@ -17,6 +17,4 @@
         "views/res_partner_views.xml",
         "views/menus.xml",
     ],
-    "installable": True,
-    "application": False,
 }

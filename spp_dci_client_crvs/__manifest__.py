@@ -12,5 +12,4 @@
         "data/ir_cron.xml",
         "views/crvs_views.xml",
     ],
-    "installable": True,
 }

@@ -12,5 +12,4 @@
         "data/ir_cron.xml",
         "views/dr_views.xml",
     ],
-    "installable": True,
 }

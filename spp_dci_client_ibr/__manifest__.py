@@ -11,5 +11,4 @@
         "security/ir.model.access.csv",
         "views/ibr_views.xml",
     ],
-    "installable": True,
 }

@@ -18,6 +18,5 @@
     "assets": {
         "web.assets_tests": ["spp_dci_demo/static/tests/tours/*.js"],
     },
-    "installable": True,
     "application": True,
 }

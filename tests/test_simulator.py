@@ -174,10 +174,18 @@ def test_invalid_requests_get_rjct_codes(sim, http, client_key):
     assert post(sim, http, C.PATH_SYNC_SEARCH, {"header": {}}).status_code == 400
 
 
+def _not_json(response):
+    try:
+        json.loads(response.content)
+    except ValueError:
+        return True
+    return False
+
+
 FAULTS = [
     ("status", {"status": 429, "retry_after": 3}, lambda r: r.status_code == 429 and r.headers["retry-after"] == "3"),
     ("status", {"status": 503}, lambda r: r.status_code == 503),
-    ("malformed_json", {}, lambda r: _not_json(r)),
+    ("malformed_json", {}, _not_json),
     ("html", {}, lambda r: r.headers["content-type"] == "text/html" and _not_json(r)),
     ("empty", {}, lambda r: r.content == b""),
     ("huge", {"bytes": 3 * 1024 * 1024}, lambda r: len(r.content) > 3 * 1024 * 1024),
@@ -188,14 +196,6 @@ FAULTS = [
      lambda r: r.json()["header"]["status_reason_code"] == "rjct.action.not_supported"),
     ("no_signature", {}, lambda r: "signature" not in r.json()),
 ]
-
-
-def _not_json(response):
-    try:
-        json.loads(response.content)
-    except ValueError:
-        return True
-    return False
 
 
 @pytest.mark.parametrize(("kind", "params", "check"), FAULTS, ids=[fault[0] + str(i) for i, fault in enumerate(FAULTS)])

@@ -124,11 +124,26 @@ drop_database() {
     rm -rf "$LOCAL/data/filestore/$db"
 }
 
+# Secrets at rest are encrypted with a key from the environment, never the
+# database: keep one per checkout in .local/ (unless the caller provides one).
+ensure_secret_key() {
+    if [ -z "${SPP_DCI_SECRET_KEY:-}" ]; then
+        mkdir -p "$LOCAL"
+        if [ ! -s "$LOCAL/secret.key" ]; then
+            (umask 077 && "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))' \
+                > "$LOCAL/secret.key")
+        fi
+        SPP_DCI_SECRET_KEY=$(cat "$LOCAL/secret.key")
+    fi
+    export SPP_DCI_SECRET_KEY
+}
+
 free_port() {
     "$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 odoo_bin() {
+    ensure_secret_key
     mkdir -p "$LOCAL/data"
     "$VENV/bin/python" "$ODOO_SRC/odoo-bin" \
         --addons-path "$ODOO_SRC/addons,$REPO" \
@@ -136,6 +151,7 @@ odoo_bin() {
 }
 
 exec_odoo_bin() {
+    ensure_secret_key
     mkdir -p "$LOCAL/data"
     exec "$VENV/bin/python" "$ODOO_SRC/odoo-bin" \
         --addons-path "$ODOO_SRC/addons,$REPO" \

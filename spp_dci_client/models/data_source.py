@@ -75,7 +75,7 @@ class DciDataSource(models.Model):
     search_endpoint = fields.Char(required=True, default=C.PATH_SYNC_SEARCH)
     subscribe_endpoint = fields.Char(required=True, default=C.PATH_SUBSCRIBE)
 
-    signing_key_id = fields.Many2one("spp.dci.signing.key", string="Signing Key", ondelete="restrict",
+    signing_key_id = fields.Many2one("spp.dci.signing.key", ondelete="restrict",
                                      help="Our key for signing outgoing messages.")
     signature_profile = fields.Selection(PROFILES, required=True, default=PROFILE_CAVAGE,
                                          help="How messages are signed and verified, in both directions.")
@@ -360,4 +360,3 @@ class DciDataSource(models.Model):
                 steps.append((True, self.env._("Response signature: the registry did not sign.")))
         finally:
             transport.close()
-        return None

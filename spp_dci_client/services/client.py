@@ -21,7 +21,7 @@ from . import constants as C
 from . import envelope as E
 from .errors import DCIAuthenticationError, DCIConfigurationError, DCIError, DCISignatureError, _lt
 from .signing import get_profile
-from .transport import NO_RETRY, Transport
+from .transport import Transport
 
 _logger = logging.getLogger(__name__)
 
@@ -111,18 +111,18 @@ class DCIClient:
     def search(self, query_type, query, *, reg_type=None, record_type=None, page=1, page_size=10, sort=None,
                consent=None, locale=C.DEFAULT_LOCALE):
         """Sync search of one query; returns the on-search envelope."""
-        item = self._search_item(dict(query_type=query_type, query=query, reg_type=reg_type,
-                                      record_type=record_type, page=page, page_size=page_size, sort=sort,
-                                      consent=consent, locale=locale))
+        item = self._search_item({"query_type": query_type, "query": query, "reg_type": reg_type,
+                                  "record_type": record_type, "page": page, "page_size": page_size, "sort": sort,
+                                  "consent": consent, "locale": locale})
         return self._sync_search([item])[0]
 
-    def search_async(self, query_type, query, *, callback_url=None, reg_type=None, record_type=None, page=1,
-                     page_size=10, sort=None, consent=None, locale=C.DEFAULT_LOCALE, origin=None):
+    def search_async(self, query_type, query, *, callback_url=None, origin=None, **criteria):
         """DCI async search: returns the registry's ACK once it accepts the request.
 
-        The results come to our callback (``callback_url`` or the data source's
-        our_callback_uri) and are stored on the spp.dci.transaction row whose
-        transaction_id is returned under ``"transaction_id"``.
+        ``criteria`` are search()'s keyword arguments. The results come to our
+        callback (``callback_url`` or the data source's our_callback_uri) and
+        are stored on the spp.dci.transaction row whose transaction_id is
+        returned under ``"transaction_id"``.
         """
         sender_uri = callback_url or self.config.callback_uri
         if not sender_uri:
@@ -130,13 +130,11 @@ class DCIClient:
                 _lt("Data source %s has no callback URI: set our_callback_uri for async searches.",
                     self.config.code)
             )
-        item = self._search_item(dict(query_type=query_type, query=query, reg_type=reg_type,
-                                      record_type=record_type, page=page, page_size=page_size, sort=sort,
-                                      consent=consent, locale=locale))
+        item = self._search_item({"query_type": query_type, "query": query, **criteria})
         transaction_id = E.new_id()
         ack = self._send_for_ack(
-            self.config.async_search_endpoint, C.ACTION_SEARCH, E.search_message(transaction_id, [item]), transaction_id,
-            reference_ids=[item["reference_id"]], sender_uri=sender_uri, origin=origin,
+            self.config.async_search_endpoint, C.ACTION_SEARCH, E.search_message(transaction_id, [item]),
+            transaction_id, reference_ids=[item["reference_id"]], sender_uri=sender_uri, origin=origin,
         )
         return dict(ack, transaction_id=transaction_id)
 
@@ -194,7 +192,7 @@ class DCIClient:
         results = []
         for start in range(0, len(items), size):
             chunk = items[start:start + size]
-            envelope, by_reference = self._sync_search(chunk, strict=strict)
+            _envelope, by_reference = self._sync_search(chunk, strict=strict)
             results.extend(by_reference[item["reference_id"]] for item in chunk)
         return results
 

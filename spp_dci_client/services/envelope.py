@@ -79,12 +79,10 @@ def iso_date(value, argument):
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value).isoformat()
-        except ValueError:
-            pass
-    raise _invalid(argument, "a date or an ISO date string (YYYY-MM-DD) is required")
+    try:
+        return date.fromisoformat(value).isoformat()
+    except (TypeError, ValueError):
+        raise _invalid(argument, "a date or an ISO date string (YYYY-MM-DD) is required") from None
 
 
 def idtype_value_query(identifier_type, identifier_value):

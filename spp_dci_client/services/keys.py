@@ -48,9 +48,8 @@ class JWKSKeys:
         with _jwks_lock:
             keys, fetched_at = _jwks_cache.get(self.url, ({}, 0.0))
         age = time.monotonic() - fetched_at
-        if kid not in keys or age > JWKS_TTL:
-            if age > REFRESH_INTERVAL or not fetched_at:
-                keys = self._refresh()
+        if (kid not in keys or age > JWKS_TTL) and (age > REFRESH_INTERVAL or not fetched_at):
+            keys = self._refresh()
         if kid not in keys:
             raise _unknown_kid(kid)
         return keys[kid]

@@ -53,7 +53,7 @@ def request_token(transport, token_url, client_id, client_secret, scope=None, st
         raise DCIAuthenticationError(_lt("The token endpoint did not answer with a JSON token.")) from error
     access_token = data.get("access_token")
     token_type = str(data.get("token_type", "bearer")).lower()
-    if not isinstance(access_token, str) or not access_token or token_type != "bearer":
+    if not isinstance(access_token, str) or not access_token or token_type != "bearer":  # noqa: S105
         raise DCIAuthenticationError(_lt("The token endpoint did not return a bearer access token."))
     expires_in = data.get("expires_in", DEFAULT_LIFETIME)
     try:

@@ -49,7 +49,7 @@ class RetryPolicy:
     def delay(self, attempt, retry_after=None):
         if retry_after is not None:
             return retry_after
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))  # noqa: S311 jitter
 
 
 NO_RETRY = RetryPolicy(max_attempts=1)
@@ -228,15 +228,21 @@ def _retry_after(headers):
     return max(0.0, moment.timestamp() - time.time())
 
 
+def _error_list(body):
+    """The ``errors`` of a DCI error body ({"errors": [{code, message}]}), or []."""
+    try:
+        errors = json.loads(body).get("errors")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return []
+    return [error for error in errors if isinstance(error, dict)] if isinstance(errors, list) else []
+
+
 def http_error(response):
     """The typed error for an HTTP error status, with the DCI code when given."""
     code, message = None, None
-    try:
-        errors = json.loads(response.body).get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            code, message = errors[0].get("code"), errors[0].get("message")
-    except (ValueError, UnicodeDecodeError, AttributeError):
-        pass
+    errors = _error_list(response.body)
+    if errors:
+        code, message = errors[0].get("code"), errors[0].get("message")
     status = response.status
     code = code if isinstance(code, str) else DEFAULT_CODES.get(status, C.ERR_SERVICE_UNAVAILABLE)
     if status in (401, 403):

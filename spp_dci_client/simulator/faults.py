@@ -18,7 +18,7 @@ KINDS = {"latency", "status", "drop", "malformed_json", "html", "empty", "huge",
          "header_rjct", "no_signature", "bad_signature", "expired_signature", "unknown_kid", "replay",
          "expire_tokens", "token_reject", "lifetime"}
 TOKEN_KINDS = {"token_reject", "lifetime"}
-TOKEN_PATH = "/oauth2/client/token"
+TOKEN_PATH = "/oauth2/client/token"  # noqa: S105
 
 
 @dataclass

@@ -117,6 +117,9 @@ class SimulatedRegistry:
 
     def handle(self, method, path, headers, body):
         headers = {name.lower(): value for name, value in headers.items()}
+        if path == "/_simulator/stats" and method == "GET":
+            with self._lock:
+                return Reply.json(dict(self.stats))
         parts = path.strip("/").split("/", 1)
         role = parts[0]
         rest = "/" + parts[1] if len(parts) > 1 else "/"

@@ -43,7 +43,7 @@ def wsgi_app(registry):
         if reply.delay:
             time.sleep(reply.delay)
         start_response(f"{reply.status} {'OK' if reply.status < 400 else 'Error'}",
-                       list(reply.headers.items()) + [("Content-Length", str(len(reply.body)))])
+                       [*reply.headers.items(), ("Content-Length", str(len(reply.body)))])
         return [reply.body]
 
     return application
@@ -85,12 +85,13 @@ def main(argv=None):
     parser.add_argument("--size", type=int, default=5000, help="persons in the synthetic population")
     parser.add_argument("--client", action="append", default=[], metavar="ID:SECRET",
                         help="an OAuth2 client; with none, no token is required")
+    parser.add_argument("--token-lifetime", type=int, default=3600)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     clients = dict(client.split(":", 1) for client in args.client)
-    registry = SimulatedRegistry(Population(size=args.size), clients=clients)
+    registry = SimulatedRegistry(Population(size=args.size), clients=clients, token_lifetime=args.token_lifetime)
     server = SimulatorServer(registry, args.host, args.port)
-    print(f"DCI simulator on {server.url()}: /crvs, /ibr, /dr", flush=True)  # noqa: T201
+    logging.getLogger(__name__).info("DCI simulator on %s: /crvs, /ibr, /dr", server.url())
     try:
         server._server.serve_forever()
     except KeyboardInterrupt:

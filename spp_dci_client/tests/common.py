@@ -49,7 +49,7 @@ def unanswering_url():
             filler.setblocking(False)
             filler.connect_ex(server.getsockname())
             fillers.append(filler)
-        yield "http://127.0.0.1:%d" % server.getsockname()[1]
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
     finally:
         for filler in fillers:
             filler.close()

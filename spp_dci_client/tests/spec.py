@@ -34,7 +34,7 @@ def request_errors(role, path, envelope):
 
 def response_errors(role, path, envelope):
     """Schema errors of the sync response to ``path`` (the 'default' response)."""
-    document, registry = _registry(role)
+    _document, registry = _registry(role)
     ref = "urn:dci#/" + _pointer("paths", path, "post", "responses", "default")
     response = registry.resolver().lookup(ref).contents
     if "$ref" in response:

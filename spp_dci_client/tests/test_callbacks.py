@@ -102,7 +102,7 @@ class TestCallbacks(SimulatorMixin, HttpCase):
     def test_garbage_is_refused(self):
         response = self.url_open("/dci/callback", data="not json", headers={"Content-Type": "application/json"})
         self.assertEqual(response.status_code, 400)
-        status, body = self.post_callback({"header": {"action": "search"}, "message": {}})
+        _status, body = self.post_callback({"header": {"action": "search"}, "message": {}})
         self.assertEqual(body["message"]["error"]["code"], "rjct.action.not_supported")
 
     def test_jwks_route_publishes_public_keys_only(self):

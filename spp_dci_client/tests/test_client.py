@@ -286,7 +286,7 @@ class TestDCIClient(DCICase):
             try:
                 for _ in range(10):
                     answers.append(len(self.records(client.search_by_id("BRN", "BR-2024-0042"))))
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 errors.append(error)
 
         threads = [threading.Thread(target=work) for _ in range(6)]
@@ -329,11 +329,12 @@ class TestDCIClient(DCICase):
         self.sim.faults.add("header_rjct", code="rjct.action.not_supported")
         # Not self.assertRaises: it rolls back a savepoint, and in test mode the
         # log's own cursor shares the test transaction.
+        raised = None
         try:
             client.search_by_id("BRN", "BR-2024-0042")
-            self.fail("a rejected request must raise")
-        except DCIRejectedError:
-            pass
+        except DCIRejectedError as error:
+            raised = error
+        self.assertIsNotNone(raised, "a rejected request must raise")
         logs = self.env["spp.dci.transaction"].sudo().search([("data_source_id", "=", self.data_source.id)],
                                                               order="id")
         self.assertEqual(logs.mapped("state")[-2:], ["done", "error"])

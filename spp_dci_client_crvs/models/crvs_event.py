@@ -7,7 +7,6 @@ from ..services.person import parse_person
 from .crvs_subscription import EVENT_TYPES
 
 
-
 def _json_value(value):
     return value.isoformat() if hasattr(value, "isoformat") else value
 

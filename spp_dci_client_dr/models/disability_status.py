@@ -87,15 +87,16 @@ class DciDisabilityStatus(models.Model):
 
     @api.model
     def _cron_refresh_stale(self, batch_size=200):
-        """Refresh stale entries, per data source, in batches."""
-        stale = self.search([]).filtered("is_stale")
+        """Refresh stale entries, per data source, in batches; each batch is committed as progress."""
+        stale = self.search([("last_sync", "<", fields.Datetime.now() - self._ttl())])
         for data_source in stale.mapped("data_source_id"):
             partners = stale.filtered(lambda status, source=data_source: status.data_source_id == source)
             partners = partners.mapped("partner_id")
             service = DRService(self.env, data_source.code)
             try:
                 for start in range(0, len(partners), batch_size):
-                    service.sync_disability_data(partners[start:start + batch_size])
-                    self.env.cr.commit()
+                    batch = partners[start:start + batch_size]
+                    service.sync_disability_data(batch)
+                    self.env["ir.cron"]._commit_progress(len(batch), remaining=len(partners) - start - len(batch))
             finally:
                 service.close()

@@ -36,8 +36,8 @@ class DciDemoEnrollment(models.Model):
     program_id = fields.Many2one("spp.dci.demo.program", required=True,
                                  default=lambda self: self.env.ref("spp_dci_demo.program_child_benefit",
                                                                    raise_if_not_found=False))
-    household_id = fields.Many2one("res.partner", string="Household")
-    child_id = fields.Many2one("res.partner", string="Child", required=True)
+    household_id = fields.Many2one("res.partner")
+    child_id = fields.Many2one("res.partner", required=True)
     declared_name = fields.Char(string="Name (declared)", required=True)
     declared_birth_date = fields.Date(string="Date of Birth (declared)", required=True)
     declared_sex = fields.Selection([("female", "Female"), ("male", "Male")], string="Sex (declared)",
@@ -70,7 +70,8 @@ class DciDemoEnrollment(models.Model):
 
     def _latest_checks(self):
         self.ensure_one()
-        return {kind: self.check_ids.filtered(lambda check, kind=kind: check.kind == kind)[:1] for kind, _label in KINDS}
+        return {kind: self.check_ids.filtered(lambda check, kind=kind: check.kind == kind)[:1]
+                for kind, _label in KINDS}
 
     @api.depends("check_ids.outcome")
     def _compute_outcomes(self):
@@ -272,7 +273,8 @@ class DciDemoEnrollment(models.Model):
             service.close()
         summary = ", ".join(f"{dict(OUTCOMES)[outcome]}: {count}" for outcome, count in sorted(counts.items()))
         return {"type": "ir.actions.client", "tag": "display_notification", "params": {
-            "title": self.env._("%s births verified", len(requests)), "message": summary or self.env._("Nothing to do."),
+            "title": self.env._("%s births verified", len(requests)),
+            "message": summary or self.env._("Nothing to do."),
             "type": "success", "next": {"type": "ir.actions.client", "tag": "soft_reload"}}}
 
     def action_bulk_verify_selected(self):
