@@ -10,7 +10,8 @@ ensure_postgres
 DB=${BENCH_DB:-spp_dci_bench}
 drop_database "$DB"
 log "installing spp_dci_client_crvs into '$DB'"
-odoo_bin -d "$DB" -i spp_dci_client_crvs --stop-after-init --without-demo --log-level warn
+odoo_bin -d "$DB" -i spp_dci_client_crvs --stop-after-init --without-demo --log-level warn \
+    --http-interface 127.0.0.1
 SIM_PORT=$(free_port)
 "$VENV/bin/python" "$REPO/tools/dci_simulator.py" --port "$SIM_PORT" --size 10100 \
     --client bench:bench-secret > "$LOCAL/bench-simulator.log" 2>&1 &

@@ -142,10 +142,16 @@ free_port() {
     "$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# odoo-bin with this checkout's paths and database; a subcommand (shell) comes first.
 odoo_bin() {
+    local subcommand=()
+    if [ "${1:-}" = shell ]; then
+        subcommand=(shell)
+        shift
+    fi
     ensure_secret_key
     mkdir -p "$LOCAL/data"
-    "$VENV/bin/python" "$ODOO_SRC/odoo-bin" \
+    "$VENV/bin/python" "$ODOO_SRC/odoo-bin" "${subcommand[@]}" \
         --addons-path "$ODOO_SRC/addons,$REPO" \
         --data-dir "$LOCAL/data" "${DB_ARGS[@]}" "$@"
 }

@@ -1,11 +1,15 @@
+import atexit
 import json
 import logging
+import threading
 import time
 from datetime import timedelta
 
 import psycopg2
 
-from odoo import SUPERUSER_ID, api, fields, models
+from odoo import api, fields, models
+from odoo.modules import module
+from odoo.tools import SQL
 
 from ..services import constants as C
 from ..services import envelope as E
@@ -55,30 +59,21 @@ class DciTransaction(models.Model):
 
     @api.model
     def _log_message(self, config, uid, values):
-        """Insert one log row in a cursor of its own; never fails the caller."""
-        row = {
-            "data_source_id": config.data_source_id,
-            "direction": "out",
-            "action": values["action"],
-            "transaction_id": values["transaction_id"],
-            "correlation_id": values.get("correlation_id"),
-            "reference_ids": json.dumps(values.get("reference_ids") or []),
-            "item_count": values.get("item_count"),
-            "state": values["state"],
-            "http_status": values.get("http_status"),
-            "reason_code": values.get("reason_code"),
-            "error_type": values.get("error_type"),
-            "duration_ms": values.get("duration_ms"),
-            "user_id": uid,
-            "origin": values.get("origin"),
-        }
-        try:
-            with self.env.registry.cursor() as cr:
-                cr.execute("SET LOCAL lock_timeout = '2s'")
-                api.Environment(cr, SUPERUSER_ID, {})[self._name].create(row)
-        except psycopg2.Error as error:
-            _logger.warning("DCI message log row for %s not written: %s", values["transaction_id"],
-                            type(error).__name__)
+        """Record one message; never fails the caller.
+
+        Rows of async messages (state pending) are written at once, as the
+        callback looks them up; the others are batched by MessageLogWriter.
+        """
+        row = (
+            config.data_source_id, "out", values["action"], values["transaction_id"],
+            values.get("correlation_id"), json.dumps(values.get("reference_ids") or []), values.get("item_count"),
+            values["state"], values.get("http_status"), values.get("reason_code"), values.get("error_type"),
+            values.get("duration_ms"), uid, values.get("origin"),
+        )
+        if values["state"] == "pending" or module.current_test:
+            insert_log_rows(self.env.registry, [row])
+        else:
+            MessageLogWriter.for_registry(self.env.registry).add(row)
 
     def _store_result(self, payload):
         """Keep a callback's message, encrypted, and mark the transaction done."""
@@ -174,3 +169,72 @@ class DciTransaction(models.Model):
             "spp_dci_client.message_log_retention_days", DEFAULT_RETENTION_DAYS))
         limit = fields.Datetime.now() - timedelta(days=days)
         self.sudo().search([("create_date", "<", limit)]).unlink()
+
+
+LOG_COLUMNS = ("data_source_id", "direction", "action", "transaction_id", "correlation_id", "reference_ids",
+               "item_count", "state", "http_status", "reason_code", "error_type", "duration_ms", "user_id", "origin")
+USER_INDEX = LOG_COLUMNS.index("user_id")
+FLUSH_SECONDS = 1.0
+FLUSH_ROWS = 500
+
+
+def insert_log_rows(registry, rows):
+    """One INSERT for many log rows, in a cursor of its own; failures are logged, not raised."""
+    columns = SQL(", ").join(SQL.identifier(name) for name in (*LOG_COLUMNS, "create_uid", "write_uid"))
+    values = SQL(", ").join(
+        SQL("(%s, now() at time zone 'UTC', now() at time zone 'UTC')",
+            SQL(", ").join(SQL("%s", value) for value in (*row, row[USER_INDEX], row[USER_INDEX])))
+        for row in rows)
+    try:
+        with registry.cursor() as cr:
+            cr.execute("SET LOCAL lock_timeout = '2s'")
+            cr.execute(SQL("INSERT INTO spp_dci_transaction (%s, create_date, write_date) VALUES %s", columns, values))
+    except psycopg2.Error as error:
+        _logger.warning("DCI message log: %d rows not written: %s", len(rows), type(error).__name__)
+
+
+class MessageLogWriter:
+    """Batches message-log rows of one database and writes them from a background thread.
+
+    A request pays for appending to a list, not for a cursor and a commit;
+    rows reach the table within FLUSH_SECONDS (sooner past FLUSH_ROWS), and
+    what is pending is written at interpreter exit.
+    """
+
+    _writers = {}
+    _writers_lock = threading.Lock()
+
+    @classmethod
+    def for_registry(cls, registry):
+        with cls._writers_lock:
+            writer = cls._writers.get(registry.db_name)
+            if writer is None:
+                writer = cls._writers[registry.db_name] = cls(registry)
+            writer.registry = registry
+            return writer
+
+    def __init__(self, registry):
+        self.registry = registry
+        self.rows = []
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        threading.Thread(target=self._run, name=f"dci-message-log-{registry.db_name}", daemon=True).start()
+        atexit.register(self.flush)
+
+    def add(self, row):
+        with self.lock:
+            self.rows.append(row)
+            if len(self.rows) >= FLUSH_ROWS:
+                self.wake.set()
+
+    def flush(self):
+        with self.lock:
+            rows, self.rows = self.rows, []
+        if rows:
+            insert_log_rows(self.registry, rows)
+
+    def _run(self):
+        while True:
+            self.wake.wait(FLUSH_SECONDS)
+            self.wake.clear()
+            self.flush()

@@ -14,6 +14,7 @@ spp.dci.oauth.token) and every message is logged in spp.dci.transaction.
 import logging
 import threading
 import time
+from collections import OrderedDict
 
 from odoo.api import Environment
 
@@ -41,7 +42,7 @@ class ReplayGuard:
 
     def __init__(self, window=360):
         self.window = window
-        self._seen = {}
+        self._seen = OrderedDict()
         self._lock = threading.Lock()
 
     def check(self, message_id):
@@ -49,9 +50,10 @@ class ReplayGuard:
             return
         now = time.monotonic()
         with self._lock:
-            if len(self._seen) > 10000:
-                self._seen = {key: until for key, until in self._seen.items() if until > now}
-            if self._seen.get(message_id, 0) > now:
+            # Entries are added in expiry order: expired ones are at the front.
+            while self._seen and next(iter(self._seen.values())) <= now:
+                self._seen.popitem(last=False)
+            if message_id in self._seen:
                 raise DCISignatureError(
                     _lt("The registry sent a message_id it had already used (replayed response)."),
                     code=C.RJCT_MESSAGE_ID_DUPLICATE,

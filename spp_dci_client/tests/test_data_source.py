@@ -50,7 +50,7 @@ class TestDataSource(DCICase):
 
     def test_secret_is_masked_encrypted_and_kept_when_mask_written_back(self):
         with patch.dict(os.environ, {"SPP_DCI_SECRET_KEY": "test-server-key"}):
-            source = self.make_data_source(code="masked")
+            source = self.make_data_source(code="masked", signing_key_id=False)
             self.assertEqual(source.oauth2_client_secret, secrets.MASK)
             self.assertTrue(source.secrets_protected)
             self.env.flush_all()
