@@ -32,6 +32,7 @@ from ..services.signing import (
     public_key_from_jwk,
     public_key_to_pem,
 )
+from ..services.transport import DEFAULT_CODES
 from .faults import FaultPlan
 from .population import Population
 from .records import QueryError, crvs_record, dr_record, ibr_records, match_expression, match_predicate
@@ -103,7 +104,7 @@ class SimulatedRegistry:
         self.subscriptions = {}
         self.stats = {"token_requests": 0, "requests": 0, "callbacks_sent": 0, "callbacks_failed": 0}
         self._lock = threading.Lock()
-        self._last_message_id = None
+        self._last_message_ids = {}
         self._jwks_cache = {}
 
     @property
@@ -142,7 +143,8 @@ class SimulatedRegistry:
             time.sleep(fault.params.get("seconds", 1))
             fault = None
         if fault and fault.kind == "status":
-            reply = http_error(fault.params["status"], fault.params.get("code", C.ERR_SERVICE_UNAVAILABLE),
+            status = fault.params["status"]
+            reply = http_error(status, fault.params.get("code") or DEFAULT_CODES.get(status, C.ERR_SERVICE_UNAVAILABLE),
                                "injected fault")
             if fault.params.get("retry_after") is not None:
                 reply.headers["Retry-After"] = str(fault.params["retry_after"])
@@ -290,9 +292,9 @@ class SimulatedRegistry:
     def _signed(self, head, message, profile_name, fault=None):
         envelope = {"header": head, "message": message}
         kind = fault.kind if fault else None
-        if kind == "replay" and self._last_message_id:
-            head["message_id"] = self._last_message_id
-        self._last_message_id = head["message_id"]
+        if kind == "replay" and head["sender_id"] in self._last_message_ids:
+            head["message_id"] = self._last_message_ids[head["sender_id"]]
+        self._last_message_ids[head["sender_id"]] = head["message_id"]
         if kind == "no_signature":
             return envelope
         if kind == "unknown_kid":
