@@ -4,7 +4,7 @@ import contextlib
 import functools
 import socket
 
-from odoo.tests import TransactionCase
+from odoo.tests import HttpCase, TransactionCase
 
 from ..services.signing import load_public_key
 from ..simulator import Population, SimulatedRegistry, SimulatorServer
@@ -124,3 +124,14 @@ class DCICase(SimulatorMixin, TransactionCase):
         self.sim.faults.clear()
         self.sim.received.clear()
         self.data_source.clear_oauth2_token_cache()
+
+
+class CallbackCase(SimulatorMixin, HttpCase):
+    """An HttpCase whose data source sends the registry's callbacks to this Odoo server."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.start_simulator()
+        cls.signing_key = cls.make_signing_key()
+        cls.data_source = cls.make_data_source(our_callback_uri=cls.base_url() + "/dci/callback")

@@ -1,28 +1,21 @@
 import json
 
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 
 from ..services import envelope as E
 from ..services.client import DCIClient
 from ..services.signing import Signer, get_profile, public_jwk
 from ..simulator.registry import simulator_private_key
-from .common import SimulatorMixin
+from .common import CallbackCase
 
 
 @tagged("post_install", "-at_install")
-class TestCallbacks(SimulatorMixin, HttpCase):
+class TestCallbacks(CallbackCase):
     """Async DCI over real HTTP both ways: the simulator calls back into this Odoo server.
 
     While waiting for a callback, allow_requests lets the server's request
     thread take the test cursor for the simulator's cookie-less requests.
     """
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.start_simulator()
-        cls.signing_key = cls.make_signing_key()
-        cls.data_source = cls.make_data_source(our_callback_uri=cls.base_url() + "/dci/callback")
 
     def client(self):
         client = DCIClient(self.data_source, self.env)

@@ -1,20 +1,13 @@
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 
-from odoo.addons.spp_dci_client.tests.common import SimulatorMixin, registrant
+from odoo.addons.spp_dci_client.tests.common import CallbackCase, registrant
 
 from ..services.crvs_service import CRVSService
 
 
 @tagged("post_install", "-at_install")
-class TestCRVSEvents(SimulatorMixin, HttpCase):
+class TestCRVSEvents(CallbackCase):
     """Subscribe and notify round trip: the simulator calls back into this server."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.start_simulator()
-        cls.signing_key = cls.make_signing_key()
-        cls.data_source = cls.make_data_source(our_callback_uri=cls.base_url() + "/dci/callback")
 
     def service(self):
         service = CRVSService(self.env, data_source_code="test_crvs")

@@ -231,7 +231,7 @@ class TestReliability(DemoCase):
         tried_callbacks, handled_callbacks = self.callback_faults()
         tried += tried_callbacks
         handled += handled_callbacks
-        print(f"FAULTS tried={tried} handled={handled} lost={lost}", flush=True)
+        print(f"FAULTS tried={tried} handled={handled} lost={lost}", flush=True)  # pylint: disable=print-used
         self.assertEqual((handled, lost), (tried, 0))
         self.assertGreaterEqual(tried, 20)
 
@@ -306,7 +306,7 @@ class TestReliability(DemoCase):
         for user in (plain, dci_user):
             with self.assertRaises(AccessError):
                 self.env["spp.dci.transaction"].with_user(user).search_read([], ["transaction_id"])
-        print(f"ACCESS leaks={leaks} fields={count}", flush=True)
+        print(f"ACCESS leaks={leaks} fields={count}", flush=True)  # pylint: disable=print-used
         self.assertEqual(leaks, 0)
 
     def test_load_with_token_expiry(self):
