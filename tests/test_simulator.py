@@ -29,7 +29,8 @@ def client_key():
 @pytest.fixture
 def sim(client_key):
     registry = SimulatedRegistry(POPULATION, clients=dict([CLIENT]), require_signature=True,
-                                 client_keys={client_key.kid: client_key.private_key.public_key()})
+                                 client_keys={client_key.kid: client_key.private_key.public_key()},
+                                 request_validator=request_errors)
     with SimulatorServer(registry) as server:
         registry.server = server
         yield registry
@@ -109,6 +110,12 @@ def test_enrolled_and_disabled_endpoints(sim, http, client_key):
     answer = post(sim, http, C.PATH_SYNC_DISABLED, signed(client_key, C.ACTION_SEARCH, message), role="dr").json()
     assert schema_errors("dr", "DisabledResponse", answer["message"]) == []
     assert answer["message"]["disabled_response"][0]["disabled_status"] == "yes"
+    message = {"transaction_id": "T-details", "disabled_criteria": {
+        "query_type": "idtype-value", "query": {"identifier_type": "BRN", "identifier_value": "BR-2024-0045"}}}
+    answer = post(sim, http, C.PATH_SYNC_DISABILITY_DETAILS, signed(client_key, C.ACTION_SEARCH, message),
+                  role="dr").json()
+    assert response_errors("dr", C.PATH_SYNC_DISABILITY_DETAILS, answer) == []
+    assert answer["message"]["search_response"][0]["data"]["reg_records"][0]["disability_status"] == "Approved"
 
 
 def test_predicate_expression_and_pagination(sim, http, client_key):
@@ -172,6 +179,12 @@ def test_invalid_requests_get_rjct_codes(sim, http, client_key):
     answer = post(sim, http, C.PATH_SYNC_SEARCH, replay).json()
     assert answer["header"]["status_reason_code"] == "rjct.message_id.duplicate"
     assert post(sim, http, C.PATH_SYNC_SEARCH, {"header": {}}).status_code == 400
+    schema_invalid = search_envelope(client_key, ("BRN", "BR-2024-0042"))
+    del schema_invalid["message"]["search_request"][0]["search_criteria"]["query_type"]
+    schema_invalid["signature"] = get_profile("dci_cavage").sign(
+        schema_invalid["header"], schema_invalid["message"], client_key, "openspp.test")
+    response = post(sim, http, C.PATH_SYNC_SEARCH, schema_invalid)
+    assert (response.status_code, response.json()["errors"][0]["code"]) == (400, "err.request.bad")
 
 
 def _not_json(response):

@@ -198,10 +198,15 @@ class DciDataSource(models.Model):
 
     @api.model
     def get_by_code(self, code):
-        """The active data source with this code; UserError naming the code if there is none."""
+        """The active data source with this code; UserError naming the code if there is none.
+
+        Any user may look a data source up to use a service; reading or
+        changing it stays with DCI administrators (services read the settings
+        they need with sudo, in _get_client_config).
+        """
         if not isinstance(code, str) or not code:
             raise UserError(self.env._("A data source code (a non-empty string) is required, got %r.", code))
-        data_source = self.search([("code", "=", code)], limit=1)
+        data_source = self.sudo().search([("code", "=", code)], limit=1).with_env(self.env)
         if not data_source:
             raise UserError(self.env._(
                 "No active DCI data source has the code %r. Create one under Settings > DCI > Data Sources.", code,
@@ -210,10 +215,11 @@ class DciDataSource(models.Model):
 
     @api.model
     def get_by_registry_type(self, registry_type):
-        return self.search([("registry_type", "=", registry_type)])
+        return self.sudo().search([("registry_type", "=", registry_type)]).with_env(self.env)
 
     def clear_oauth2_token_cache(self):
         """Forget the stored and cached OAuth2 tokens, so the next request authenticates again."""
+        self.check_access("write")
         self.env["spp.dci.oauth.token"].sudo()._forget(self.ids)
         return True
 
@@ -284,6 +290,7 @@ class DciDataSource(models.Model):
         a notification listing each step; it never raises to the UI.
         """
         self.ensure_one()
+        self.check_access("write")
         steps = []
         failure = None
         try:

@@ -50,6 +50,7 @@ PATH_TXN_STATUS = "/registry/txn/status"
 PATH_SYNC_TXN_STATUS = "/registry/sync/txn/status"
 PATH_SYNC_ENROLLED = "/registry/sync/enrolled"
 PATH_SYNC_DISABLED = "/registry/sync/disabled"
+PATH_SYNC_DISABILITY_DETAILS = "/registry/sync/get-disability-details"
 PATH_TOKEN = "/oauth2/client/token"  # noqa: S105
 PATH_JWKS = "/.well-known/jwks.json"
 

@@ -132,6 +132,8 @@ def search_item(query_type, query, *, reg_type, record_type=None, page=1, page_s
         check_predicate(query)
     elif not isinstance(query, dict) or not query:
         raise _invalid("query", "a non-empty object is required")
+    elif query_type == C.QUERY_IDTYPE_VALUE:
+        query = idtype_value_query(query.get("type"), query.get("value"))
     check_page(page, page_size)
     criteria = {
         "version": C.DCI_VERSION,

@@ -79,11 +79,13 @@ class SimulatedRegistry:
         to check the signatures of incoming requests
     :param require_signature: refuse unsigned requests (err.signature.missing)
     :param signing_key: the private key responses are signed with
+    :param request_validator: callable (role, path, envelope) -> list of schema
+        errors; requests with errors are refused with HTTP 400 err.request.bad
     """
 
     def __init__(self, population=None, *, clients=None, token_lifetime=3600, client_keys=None,
                  client_jwks_url=None, require_signature=False, signing_key=None, default_profile=None,
-                 record_spelling="birth_date", callback_delay=0.05, keep_requests=False):
+                 record_spelling="birth_date", callback_delay=0.05, keep_requests=False, request_validator=None):
         self.population = population or Population()
         self.clients = dict(clients or {})
         self.token_lifetime = token_lifetime
@@ -97,6 +99,7 @@ class SimulatedRegistry:
         self.callback_delay = callback_delay
         self.faults = FaultPlan()
         self.keep_requests = keep_requests
+        self.request_validator = request_validator
         self.received = []
         self.tokens = {}
         self.seen_message_ids = set()
@@ -164,7 +167,7 @@ class SimulatedRegistry:
         if not isinstance(envelope, dict) or not isinstance(envelope.get("header"), dict) \
                 or not isinstance(envelope.get("message"), dict):
             return http_error(400, C.ERR_REQUEST_BAD, "not a DCI envelope")
-        refusal = self._check_signature(envelope)
+        refusal = self._check_signature(envelope) or self._check_schema(role, rest, envelope)
         if refusal:
             return refusal
         profile_name = detect_profile(envelope["signature"]) if envelope.get("signature") else self.default_profile
@@ -177,9 +180,10 @@ class SimulatedRegistry:
             C.PATH_TXN_STATUS: self._async_txn_status,
             C.PATH_SYNC_ENROLLED: self._sync_enrolled,
             C.PATH_SYNC_DISABLED: self._sync_disabled,
+            C.PATH_SYNC_DISABILITY_DETAILS: self._sync_disability_details,
         }.get(rest)
         if handler is None or (rest == C.PATH_SYNC_ENROLLED and role != "ibr") \
-                or (rest == C.PATH_SYNC_DISABLED and role != "dr"):
+                or (rest in (C.PATH_SYNC_DISABLED, C.PATH_SYNC_DISABILITY_DETAILS) and role != "dr"):
             return http_error(404, C.ERR_NOT_FOUND, f"no endpoint {rest} for role {role}")
         return handler(role, envelope, profile_name, fault)
 
@@ -244,6 +248,17 @@ class SimulatedRegistry:
             get_profile(detect_profile(signature)).verify(envelope, self._client_key)
         except DCIError as error:
             return http_error(401, error.code or C.ERR_SIGNATURE_INVALID, "signature not accepted")
+        return None
+
+    def _check_schema(self, role, path, envelope):
+        if not self.request_validator:
+            return None
+        try:
+            errors = self.request_validator(role, path, envelope)
+        except KeyError:
+            return None
+        if errors:
+            return http_error(400, C.ERR_REQUEST_BAD, f"not valid against the spec: {errors[0][:300]}")
         return None
 
     def _client_key(self, kid):
@@ -591,6 +606,30 @@ class SimulatedRegistry:
                              "disabled_response", "disabled_status",
                              lambda found: "yes" if found and any(
                                  score >= 3 for score in found[0].disability["scores"].values()) else "no")
+
+    def _sync_disability_details(self, role, envelope, profile_name, fault):
+        reason = self._validate_request(envelope, C.ACTION_SEARCH, None)
+        message = envelope["message"]
+        criteria = message.get("disabled_criteria") if isinstance(message.get("disabled_criteria"), dict) else {}
+        query = criteria.get("query") or {}
+        items = []
+        if not reason:
+            try:
+                found = self._select(role, C.QUERY_IDTYPE_VALUE, {"type": query.get("identifier_type"),
+                                                                   "value": query.get("identifier_value")})
+            except QueryError:
+                reason = C.RJCT_SEARCH_CRITERIA_INVALID
+            else:
+                items.append({"reference_id": message["transaction_id"], "timestamp": E.timestamp(),
+                              "status": C.STATUS_SUCCESS, "locale": "eng",
+                              "data": {"version": C.DCI_VERSION, "reg_type": ROLES[role],
+                                       "reg_record_type": "ns:org:RegistryRecordType:Person",
+                                       "reg_records": [dr_record(person) for person in found[:1]]}})
+        head = self._response_header(role, C.ACTION_ON_SEARCH, envelope["header"],
+                                     C.STATUS_REJECTED if reason else C.STATUS_SUCCESS, reason, len(items))
+        response = {"transaction_id": message.get("transaction_id") or "unknown", "correlation_id": E.new_id(),
+                    "search_response": items}
+        return self._reply_envelope(self._signed(head, response, profile_name, fault), fault)
 
     # callbacks
 

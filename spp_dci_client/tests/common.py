@@ -8,6 +8,7 @@ from odoo.tests import HttpCase, TransactionCase
 
 from ..services.signing import load_public_key
 from ..simulator import Population, SimulatedRegistry, SimulatorServer
+from .spec import request_errors
 
 CLIENT_ID = "openspp-test"
 CLIENT_SECRET = "s3cret-Value-42"
@@ -73,6 +74,7 @@ class SimulatorMixin:
         options.setdefault("client_keys", cls.client_keys)
         options.setdefault("require_signature", True)
         options.setdefault("keep_requests", True)
+        options.setdefault("request_validator", request_errors)
         cls.sim = SimulatedRegistry(population(), **options)
         cls.server = SimulatorServer(cls.sim).start()
         cls.addClassCleanup(cls.server.stop)

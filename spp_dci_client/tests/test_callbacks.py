@@ -64,6 +64,10 @@ class TestCallbacks(CallbackCase):
                  for subscription in item["subscriptions"]]
         self.assertEqual(len(codes), 1)
         self.assertIn(codes[0], self.sim.subscriptions)
+        self.assertEqual(self.client().unsubscribe(codes)["message"]["ack_status"], "ACK")
+        self.assertNotIn(codes[0], self.sim.subscriptions)
+        self.assertEqual([path for _role, path, _envelope in self.sim.received][-2:],
+                         ["/registry/subscribe", "/registry/unsubscribe"])
 
     def test_unknown_transaction_is_refused(self):
         status, body = self.post_callback(self.registry_envelope(

@@ -3,6 +3,8 @@ import json
 import threading
 import time
 
+import httpx
+
 from odoo.tests import tagged
 from odoo.tests.common import release_test_lock
 
@@ -17,7 +19,7 @@ from ..services.errors import (
     DCITimeoutError,
 )
 from ..services.transport import RetryPolicy
-from .common import DCICase
+from .common import CLIENT_ID, CLIENT_SECRET, DCICase
 from .spec import request_errors, response_errors
 
 
@@ -343,6 +345,17 @@ class TestDCIClient(DCICase):
         dump = json.dumps(logs.read(), default=str)
         self.assertNotIn("BR-2024-0042", dump)
         self.assertNotIn("Maria", dump)
+
+    def test_bearer_token_auth(self):
+        token = httpx.post(self.server.url("crvs") + "/oauth2/client/token", data={
+            "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+        }).json()["access_token"]
+        source = self.make_data_source(code="bearer_auth", auth_type="bearer", bearer_token=token)
+        self.assertEqual(len(self.records(self.client(source).search_by_id("BRN", "BR-2024-0042"))), 1)
+        source.bearer_token = "not-the-token"
+        with self.assertRaises(DCIAuthenticationError) as error:
+            self.client(source).search_by_id("BRN", "BR-2024-0042")
+        self.assertEqual(error.exception.http_status, 401)
 
     def test_retry_policy_is_bounded(self):
         policy = RetryPolicy(max_attempts=4, base_delay=0.5, max_delay=2)

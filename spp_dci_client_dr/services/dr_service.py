@@ -117,7 +117,7 @@ class DRService:
         cache = self.env["spp.dci.disability.status"].sudo()
         for partner in partners:
             record = found.get(partner.id)
-            status = disability_status(record, self.data_source.code) if record else None
+            status = disability_status(record, self.data_source.sudo().code) if record else None
             cache._store(partner, self.data_source, status, record)
             results[partner.id] = status
         return results

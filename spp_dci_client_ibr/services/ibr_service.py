@@ -70,7 +70,8 @@ class IBRService:
             raise TypeError(f"{shape}; got {type(data_source).__name__} as data_source.")
         data_source.ensure_one()
         if data_source.sudo().registry_type != C.REGISTRY_IBR:
-            raise UserError(env._("Data source %s is not an integrated beneficiary registry.", data_source.code))
+            raise UserError(env._("Data source %s is not an integrated beneficiary registry.",
+                                  data_source.sudo().code))
         self.env = env
         self.data_source = data_source
         self.client = DCIClient(data_source, env)

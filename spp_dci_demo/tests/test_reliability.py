@@ -19,13 +19,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tests.common import release_test_lock
 
 from odoo.addons.spp_dci_client.services import envelope as E
 from odoo.addons.spp_dci_client.services.errors import (
     DCIAuthenticationError,
+    DCIConfigurationError,
     DCIConnectionError,
     DCIProtocolError,
     DCIRejectedError,
@@ -308,6 +309,25 @@ class TestReliability(DemoCase):
                 self.env["spp.dci.transaction"].with_user(user).search_read([], ["transaction_id"])
         print(f"ACCESS leaks={leaks} fields={count}", flush=True)  # pylint: disable=print-used
         self.assertEqual(leaks, 0)
+
+    def test_bad_input_to_every_service_method(self):
+        """Garbage never reaches the registry: each call fails with a clear error before sending."""
+        crvs, dr = CRVSService(self.env, "crvs_main"), DRService(self.env, "dr_main")
+        ibr = IBRService(self.ibr, self.env)
+        calls = [crvs.verify_birth, crvs.check_death, dr.get_functional_assessment, ibr.search_beneficiary,
+                 ibr.is_enrolled, lambda kind, value: crvs.verify_births([(kind, value)])]
+        bad = [("BRN", ""), ("BRN", "   "), ("", "BR-2024-0042"), ("BRN", "x" * 5000), ("BRN", None),
+               ("BRN", ["BR-2024-0042"]), ("BRN", {"$ne": ""}), ("BRN", "BR\x00-2024"), ("BRN", True),
+               ("BRN'; DROP TABLE res_partner; --", "1"), ("<script>", "1"), (None, "1")]
+        before = len(self.sim.received)
+        for call in calls:
+            for kind, value in bad:
+                with self.subTest(call=call, kind=kind, value=str(value)[:20]), \
+                        self.assertRaisesRegex(DCIConfigurationError, "Invalid"):
+                    call(kind, value)
+        self.assertEqual(len(self.sim.received), before, "no request was sent")
+        with self.assertRaises(ValidationError):
+            registrant(self.env, ("BRN", "BR\x07-1"))
 
     def test_load_with_token_expiry(self):
         """8 threads x 200 calls; the token expires in the middle: every call answered, one renewal."""
