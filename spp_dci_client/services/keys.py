@@ -80,8 +80,3 @@ class NoKeys:
             _lt("No registry key is configured to check the signature (kid %s).", kid),
             code="err.signature.invalid",
         )
-
-
-def clear_cache():
-    with _jwks_lock:
-        _jwks_cache.clear()

@@ -346,6 +346,15 @@ class TestDCIClient(DCICase):
         self.assertNotIn("BR-2024-0042", dump)
         self.assertNotIn("Maria", dump)
 
+    def test_registry_keys_from_jwks_url(self):
+        source = self.make_data_source(code="jwks_keys", registry_public_key=False,
+                                       registry_jwks_url=self.server.url("crvs") + "/.well-known/jwks.json")
+        self.assertEqual(len(self.records(self.client(source).search_by_id("BRN", "BR-2024-0042"))), 1)
+        self.sim.faults.add("unknown_kid")
+        with self.assertRaises(DCISignatureError) as error:
+            self.client(source).search_by_id("BRN", "BR-2024-0042")
+        self.assertIn("unknown key", str(error.exception))
+
     def test_bearer_token_auth(self):
         token = httpx.post(self.server.url("crvs") + "/oauth2/client/token", data={
             "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
