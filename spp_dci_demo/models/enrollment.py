@@ -119,13 +119,14 @@ class DciDemoEnrollment(models.Model):
     def action_verify_birth(self):
         for request in self:
             request._require_identifier()
-            service = CRVSService(self.env, "crvs_main")
-            try:
-                request._add_check("birth", lambda request=request, service=service: request._birth_outcome(
+        service = CRVSService(self.env, "crvs_main")
+        try:
+            for request in self:
+                request._add_check("birth", lambda request=request: request._birth_outcome(
                     service.verify_birth("BRN", request.birth_identifier)))
-            finally:
-                service.close()
-            request._mark_checked()
+                request._mark_checked()
+        finally:
+            service.close()
         return True
 
     def _birth_outcome(self, birth):
@@ -162,15 +163,14 @@ class DciDemoEnrollment(models.Model):
         return True
 
     def action_check_enrolments(self):
-        for request in self:
-            data_source = self.env["spp.dci.data.source"].get_by_code("ibr_main")
-            service = IBRService(data_source, self.env)
-            try:
-                request._add_check("enrolment", lambda request=request, service=service: request._enrolment_outcome(
+        service = IBRService(self.env["spp.dci.data.source"].get_by_code("ibr_main"), self.env)
+        try:
+            for request in self:
+                request._add_check("enrolment", lambda request=request: request._enrolment_outcome(
                     service.check_duplication(request.child_id, exclude_programs=[request.program_id.code])))
-            finally:
-                service.close()
-            request._mark_checked()
+                request._mark_checked()
+        finally:
+            service.close()
         return True
 
     @staticmethod
@@ -180,14 +180,14 @@ class DciDemoEnrollment(models.Model):
         return "clear", [], False
 
     def action_check_disability(self):
-        for request in self:
-            service = DRService(self.env, "dr_main")
-            try:
-                request._add_check("disability", lambda request=request, service=service: request._disability_outcome(
+        service = DRService(self.env, "dr_main")
+        try:
+            for request in self:
+                request._add_check("disability", lambda request=request: request._disability_outcome(
                     service.get_disability_status(request.child_id)))
-            finally:
-                service.close()
-            request._mark_checked()
+                request._mark_checked()
+        finally:
+            service.close()
         return True
 
     @staticmethod
