@@ -31,8 +31,9 @@ def compare_birth(request, birth):
     registered = {"name": birth["person_name"], "birth_date": birth["birth_date"] or "", "sex": birth["sex"]}
     declared["vital_status"] = "alive"
     registered["vital_status"] = "deceased" if birth["is_deceased"] else "alive"
-    _ = request.env._
-    labels = {"name": _("Name"), "birth_date": _("Date of birth"), "sex": _("Sex"), "vital_status": _("Vital status")}
+    env = request.env
+    labels = {"name": env._("Name"), "birth_date": env._("Date of birth"), "sex": env._("Sex"),
+              "vital_status": env._("Vital status")}
     rows = [{"field": labels[name], "declared": declared[name], "registered": registered[name],
              "match": declared[name].casefold() == registered[name].casefold()} for name in declared]
     return ("verified" if all(row["match"] for row in rows) else "mismatch"), rows
