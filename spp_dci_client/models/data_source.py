@@ -8,13 +8,13 @@ from odoo.exceptions import UserError, ValidationError
 from ..services import constants as C
 from ..services import envelope as E
 from ..services import secrets
-from ..services.client import DEFAULT_RECORD_TYPE, POLICY_OFF, POLICY_REQUIRE, SIGNATURE_POLICIES
+from ..services.client import DEFAULT_RECORD_TYPE, POLICY_OFF, POLICY_REQUIRE, SIGNATURE_POLICIES, DCIClient
 from ..services.config import ClientConfig, OAuth2Settings
 from ..services.errors import DCIConfigurationError, DCIError
 from ..services.keys import JWKSKeys, NoKeys, StaticKeys
 from ..services.oauth import STYLE_POST, STYLES
-from ..services.signing import PROFILE_CAVAGE, PROFILES, get_profile
-from ..services.transport import NO_RETRY, RetryPolicy, Transport
+from ..services.signing import PROFILE_CAVAGE, PROFILES
+from ..services.transport import NO_RETRY, RetryPolicy
 
 _logger = logging.getLogger(__name__)
 
@@ -278,9 +278,7 @@ class DciDataSource(models.Model):
         if config.registry_public_key:
             return StaticKeys(config.registry_public_key)
         if config.registry_jwks_url:
-            jwks_transport = Transport(config.registry_jwks_url, timeout=config.timeout, verify=config.verify_ssl,
-                                       max_response_bytes=256 * 1024, retry=NO_RETRY)
-            return JWKSKeys(config.registry_jwks_url, jwks_transport.get_json)
+            return JWKSKeys(config.registry_jwks_url, timeout=config.timeout, verify=config.verify_ssl)
         return NoKeys()
 
     def test_connection(self):
@@ -322,37 +320,26 @@ class DciDataSource(models.Model):
         }
 
     def _run_connection_steps(self, steps):
-        """Append (ok, text) per step; return the failure text or None."""
-        config = self._get_client_config()
-        profile = get_profile(config.signature_profile)
-        transport = Transport(config.base_url, timeout=config.timeout, verify=config.verify_ssl,
-                              max_response_bytes=config.max_response_bytes, retry=NO_RETRY)
-        try:
-            token = None
+        """Append (ok, text) per step; return the failure text or None.
+
+        The steps go through a DCIClient without retries, so they exercise
+        exactly what services use: auth, signing, transport and checks.
+        """
+        with DCIClient(self, self.env, retry=NO_RETRY) as client:
+            config = client.config
             if config.auth_type == "oauth2":
                 started = time.monotonic()
                 self.clear_oauth2_token_cache()
-                token = self._get_oauth2_token(transport)
+                token = client._token()
                 steps.append((True, self.env._("Token request: a token was issued (%d ms).",
                                                (time.monotonic() - started) * 1000)))
-            elif config.auth_type == "bearer":
-                token = config.bearer_token
+            else:
+                token = client._token()
             started = time.monotonic()
             item = E.search_item(C.QUERY_IDTYPE_VALUE, {"type": "UIN", "value": "connection-test"},
                                  reg_type=config.registry_type, page_size=1)
-            message = E.search_message(E.new_id(), [item])
-
-            def build():
-                head = E.header(C.ACTION_SEARCH, sender_id=config.sender_id, receiver_id=config.receiver_id)
-                envelope = {"header": head, "message": message}
-                if config.signer:
-                    envelope["signature"] = profile.sign(head, message, config.signer, config.sender_id)
-                headers = {"Content-Type": "application/json"}
-                if token:
-                    headers["Authorization"] = f"Bearer {token}"
-                return E.json_bytes(envelope), headers
-
-            response = transport.post(config.search_endpoint, build, retry=NO_RETRY)
+            response = client._post_once(config.search_endpoint, C.ACTION_SEARCH,
+                                         E.search_message(E.new_id(), [item]), 1, None, token)
             steps.append((True, self.env._("Search request: HTTP %(status)s in %(ms)d ms.",
                                            status=response.status, ms=(time.monotonic() - started) * 1000)))
             envelope = E.check_envelope(response.json())
@@ -361,9 +348,7 @@ class DciDataSource(models.Model):
             if config.signature_policy == POLICY_OFF:
                 steps.append((True, self.env._("Response signature: not checked (policy: not verified).")))
             elif envelope.get("signature") or config.signature_policy == POLICY_REQUIRE:
-                verified = profile.verify(envelope, self._get_registry_key_resolver(config).resolve)
+                verified = client.profile.verify(envelope, client.keys.resolve)
                 steps.append((True, self.env._("Response signature: valid (key %s).", verified.kid)))
             else:
                 steps.append((True, self.env._("Response signature: the registry did not sign.")))
-        finally:
-            transport.close()

@@ -73,7 +73,8 @@ def _replay_guard(key):
 class DCIClient:
     """Talks DCI to the registry of one spp.dci.data.source record."""
 
-    def __init__(self, data_source, env):
+    def __init__(self, data_source, env, *, retry=None):
+        """``retry``: a RetryPolicy replacing the data source's (Test Connection uses none)."""
         if not isinstance(env, Environment):
             raise TypeError(
                 "DCIClient takes (data_source, env): a spp.dci.data.source record, then the Odoo environment"
@@ -95,7 +96,7 @@ class DCIClient:
             timeout=self.config.timeout,
             verify=self.config.verify_ssl,
             max_response_bytes=self.config.max_response_bytes,
-            retry=self.config.retry,
+            retry=retry or self.config.retry,
         )
         self._replay = _replay_guard((env.cr.dbname, self.config.data_source_id))
 

@@ -11,6 +11,7 @@ import time
 
 from .errors import DCIConfigurationError, DCIError, DCISignatureError, _lt
 from .signing import load_public_key, public_jwk, public_key_from_jwk
+from .transport import NO_RETRY, Transport
 
 JWKS_TTL = 3600
 REFRESH_INTERVAL = 30
@@ -38,11 +39,12 @@ class StaticKeys:
 
 
 class JWKSKeys:
-    """Keys published at a JWKS URL, fetched through the client's transport."""
+    """Keys published at a JWKS URL; an HTTP client is opened only to fetch them."""
 
-    def __init__(self, url, fetch_json):
+    def __init__(self, url, timeout, verify=True):
         self.url = url
-        self.fetch_json = fetch_json
+        self.timeout = timeout
+        self.verify = verify
 
     def resolve(self, kid):
         with _jwks_lock:
@@ -56,7 +58,9 @@ class JWKSKeys:
 
     def _refresh(self):
         try:
-            document = self.fetch_json(self.url)
+            with Transport(self.url, timeout=self.timeout, verify=self.verify, max_response_bytes=256 * 1024,
+                           retry=NO_RETRY) as transport:
+                document = transport.get_json(self.url)
         except DCIError as error:
             raise DCISignatureError(_lt("The registry's JWKS could not be fetched to check a signature."),
                                     code="err.signature.invalid") from error

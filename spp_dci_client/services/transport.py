@@ -60,7 +60,6 @@ class Response:
     status: int
     headers: httpx.Headers
     body: bytes
-    attempts: int
 
     def json(self):
         """The body as a JSON object; anything else is a protocol error."""
@@ -103,10 +102,16 @@ class Transport:
     def close(self):
         self._client.close()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
     def get_json(self, url):
         """GET a JSON document (a JWKS, say), without retries."""
         status, headers, body = self._send(url, lambda: (None, {"Accept": "application/json"}), method="GET")
-        response = Response(status, headers, body, 1)
+        response = Response(status, headers, body)
         if status >= 400:
             raise http_error(response)
         return response.json()
@@ -140,7 +145,7 @@ class Transport:
                     _logger.info("DCI %s: HTTP %s, retry %s in %.2fs", path, status, attempt, delay)
                     time.sleep(delay)
                     continue
-            result = Response(status, headers, body, attempt)
+            result = Response(status, headers, body)
             if status >= 400:
                 raise http_error(result)
             return result

@@ -4,8 +4,8 @@ The demo serves it inside Odoo; tests and benchmarks run it on loopback with
 SimulatorServer.
 """
 
-from .population import FIXED_CASES, Population
+from .population import Population
 from .registry import SimulatedRegistry, simulator_private_key
 from .server import SimulatorServer
 
-__all__ = ["FIXED_CASES", "Population", "SimulatedRegistry", "SimulatorServer", "simulator_private_key"]
+__all__ = ["Population", "SimulatedRegistry", "SimulatorServer", "simulator_private_key"]

@@ -2,8 +2,9 @@
 
 Everything is generated from a seed; no person is real. The seeds' examples
 are fixed points: BRN BR-2024-0042 is a registered live birth and
-BR-2024-9999 does not exist. FIXED_CASES lists the identifiers whose outcome
-the demo and the tests rely on; the rest are generated.
+BR-2024-9999 does not exist. The fixed persons (BR-2024-0042 to -0046) carry
+the outcomes the demo and the tests rely on (spp_dci_demo/README.rst lists
+them); the rest are generated.
 """
 
 import random
@@ -51,17 +52,6 @@ class Person:
         if self.drn:
             pairs.append(("DRN", self.drn))
         return pairs
-
-
-# Identifiers with a known outcome, for the demo's README and the tests.
-FIXED_CASES = {
-    "BR-2024-0042": "registered live birth (Maria Santos, female, born 2024-03-15)",
-    "BR-2024-0043": "registered birth; the child has since died (DRN DR-2024-0007)",
-    "BR-2024-0044": "registered birth, already enrolled in the Child Benefit and School Feeding programmes",
-    "BR-2024-0045": "registered birth with a disability (mobility: cannot do at all, approved)",
-    "BR-2024-0046": "registered birth (Juan Reyes, male, born 2023-11-02); the demo's enrollment has a wrong date",
-    "BR-2024-9999": "not registered: the registry has no such birth",
-}
 
 
 class Population:

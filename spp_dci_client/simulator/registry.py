@@ -59,7 +59,6 @@ class Reply:
     body: bytes = b""
     headers: dict = field(default_factory=lambda: {"Content-Type": "application/json"})
     drop: bool = False
-    delay: float = 0.0
 
     @classmethod
     def json(cls, data, status=200):

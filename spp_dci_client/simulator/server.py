@@ -10,7 +10,6 @@ import argparse
 import logging
 import socket
 import threading
-import time
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -40,8 +39,6 @@ def wsgi_app(registry):
             if connection is not None:
                 connection.shutdown(socket.SHUT_RDWR)
             return []
-        if reply.delay:
-            time.sleep(reply.delay)
         start_response(f"{reply.status} {'OK' if reply.status < 400 else 'Error'}",
                        [*reply.headers.items(), ("Content-Length", str(len(reply.body)))])
         return [reply.body]

@@ -5,6 +5,7 @@ import time
 
 import httpx
 
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tests.common import release_test_lock
 
@@ -131,7 +132,7 @@ class TestDCIClient(DCICase):
         other = self.make_signing_key(name="Unknown to the registry")
         other.action_revoke()
         source = self.make_data_source(code="revoked_key", signing_key_id=other.id)
-        with self.assertRaises(Exception) as error:
+        with self.assertRaises(UserError) as error:
             self.client(source)
         self.assertIn("revoked", str(error.exception))
 

@@ -1,3 +1,2 @@
-from . import test_install
 from . import test_crvs_service
 from . import test_crvs_events
