@@ -31,16 +31,32 @@ MSG
     [ "$version" = 19 ] || die "ODOO_SRC=$ODOO_SRC holds Odoo $version, this suite needs Odoo 19.0"
 }
 
-# The virtual environment is rebuilt only when a requirements file changes.
+# OCA addons from PyPI (odoo-addon-*) require the distribution "odoo". Odoo is
+# used from source, so register that tree as it, the way an editable install
+# does: a .pth file putting it on the path, and its metadata.
+register_odoo_source() {
+    local site version info
+    site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    version=$(sed -n "s/^version_info = (\([0-9]*\), \([0-9]*\),.*/\1.\2/p" "$ODOO_SRC/odoo/release.py")
+    rm -rf "$site"/odoo-*.dist-info
+    info=$site/odoo-$version.dist-info
+    mkdir -p "$info"
+    printf 'Metadata-Version: 2.1\nName: odoo\nVersion: %s\n' "$version" > "$info/METADATA"
+    : > "$info/RECORD"
+    echo "$ODOO_SRC" > "$site/odoo-source.pth"
+}
+
+# The virtual environment is rebuilt only when a requirements file (or ODOO_SRC) changes.
 ensure_venv() {
     local stamp="$VENV/.requirements.sha256" want
-    want=$(cat "$ODOO_SRC/requirements.txt" "$REPO/requirements.txt" \
-        "$REPO/test-requirements.txt" "$REPO/build-constraints.txt" | sha256sum | cut -d' ' -f1)
+    want=$( (echo "$ODOO_SRC"; cat "$ODOO_SRC/requirements.txt" "$REPO/requirements.txt" \
+        "$REPO/test-requirements.txt" "$REPO/build-constraints.txt") | sha256sum | cut -d' ' -f1)
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
         return
     fi
     log "installing Python dependencies into $VENV"
     [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+    register_odoo_source
     # python-ldap needs LDAP headers and only serves auth_ldap, which we do not use.
     grep -iv '^python-ldap' "$ODOO_SRC/requirements.txt" > "$VENV/odoo-requirements.txt"
     if ! PIP_CONSTRAINT="$REPO/build-constraints.txt" "$VENV/bin/pip" install --quiet \
