@@ -8,7 +8,12 @@ from hypothesis import strategies as st
 
 from odoo.addons.spp_dci_client.services import envelope as E
 from odoo.addons.spp_dci_client.services.errors import DCIError
-from odoo.addons.spp_dci_client.services.signing import CavageProfile, JWSProfile, generate_private_key
+from odoo.addons.spp_dci_client.services.signing import (
+    CavageProfile,
+    OpenG2PProfile,
+    OpenSPPProfile,
+    generate_private_key,
+)
 from odoo.addons.spp_dci_client.services.transport import Response
 
 KEY = generate_private_key("ed25519").public_key()
@@ -49,9 +54,12 @@ def test_ack_check_raises_only_typed_errors(value):
 def test_verifiers_never_accept_garbage(value, signature):
     envelope = dict(value) if isinstance(value, dict) else {"header": value}
     envelope["signature"] = signature
-    for profile in (CavageProfile(), JWSProfile()):
+    body = {name: item for name, item in envelope.items() if name != "signature"}
+    attempts = [(CavageProfile(), envelope, None), (OpenSPPProfile(), envelope, None),
+                (OpenG2PProfile(), body, signature if isinstance(signature, str) else None)]
+    for profile, message, http_signature in attempts:
         try:
-            profile.verify(envelope, lambda kid: KEY)
+            profile.verify(message, lambda kid: KEY, http_signature=http_signature)
         except DCIError:
             continue
         raise AssertionError("a random signature was accepted")

@@ -55,8 +55,16 @@ def test_rfc7638_thumbprint_example():
     assert signing.jwk_thumbprint(jwk) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
 
 
+def test_openspp_digest_covers_the_header_as_openspp_dumps_it():
+    dumped = signing.openspp_header(VECTORS["header"])
+    assert dumped == VECTORS["openspp_header"]
+    assert dumped["message_ts"] == "2026-01-15T10:00:00Z"
+    assert (dumped["sender_uri"], dumped["meta"]) == (None, None)
+    assert signing.OpenSPPProfile.digest(dumped, VECTORS["message"]) == VECTORS["openspp_digest"]
+
+
 @pytest.mark.parametrize("kind", ["ed25519", "rsa"])
-@pytest.mark.parametrize("profile_name", [signing.PROFILE_CAVAGE, signing.PROFILE_JWS])
+@pytest.mark.parametrize("profile_name", [signing.PROFILE_CAVAGE, signing.PROFILE_OPENSPP, signing.PROFILE_OPENG2P])
 def test_vector(kind, profile_name):
     key = private_key(kind)
     signer = signing.Signer(key, signing.public_jwk(key.public_key())["kid"])
@@ -69,19 +77,30 @@ def test_vector(kind, profile_name):
         assert kid == signer.kid
         return key.public_key()
 
-    verified = profile.verify(envelope(expected), resolve, now=NOW + 10)
-    assert (verified.kid, verified.created, verified.expires) == (signer.kid, NOW, NOW + 300)
+    def verify(signed_envelope, now):
+        if profile_name == signing.PROFILE_OPENG2P:
+            body = {name: value for name, value in signed_envelope.items() if name != "signature"}
+            return profile.verify(body, resolve, now=now, http_signature=signed_envelope["signature"],
+                                  is_response=False)
+        return profile.verify(signed_envelope, resolve, now=now, is_response=False)
+
+    verified = verify(envelope(expected), NOW + 10)
+    assert verified.kid == signer.kid
 
     tampered = envelope(expected)
     tampered["message"]["search_request"][0]["search_criteria"]["query"]["value"] = "BR-2024-0043"
     with pytest.raises(DCISignatureError) as error:
-        profile.verify(tampered, resolve, now=NOW + 10)
+        verify(tampered, NOW + 10)
     assert error.value.code == "err.signature.invalid"
 
+    if profile_name == signing.PROFILE_OPENG2P:
+        assert (verified.created, verified.expires) == (None, None)  # OpenG2P's JWS has no iat/exp
+        return
+    assert (verified.created, verified.expires) == (NOW, NOW + 300)
     with pytest.raises(DCISignatureError, match="expired"):
-        profile.verify(envelope(expected), resolve, now=NOW + 300 + signing.CLOCK_SKEW + 1)
+        verify(envelope(expected), NOW + 300 + signing.CLOCK_SKEW + 1)
     with pytest.raises(DCISignatureError, match="future"):
-        profile.verify(envelope(expected), resolve, now=NOW - signing.CLOCK_SKEW - 1)
+        verify(envelope(expected), NOW - signing.CLOCK_SKEW - 1)
 
 
 def test_missing_signature_has_its_own_code():

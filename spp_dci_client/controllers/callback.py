@@ -9,6 +9,7 @@ transaction we started and is not a repeat; otherwise it is answered with a
 DCI error and changes nothing.
 """
 
+import functools
 import json
 import logging
 
@@ -17,9 +18,10 @@ from odoo.http import request
 
 from ..services import constants as C
 from ..services import envelope as E
-from ..services.client import POLICY_OFF, ReplayGuard
+from ..services.client import ReplayGuard
 from ..services.errors import DCICallbackRefused, DCIError
 from ..services.signing import get_profile
+from ..services.verification import check_registry_signature
 
 _logger = logging.getLogger(__name__)
 
@@ -36,8 +38,9 @@ class DciCallbackController(http.Controller):
     def dci_callback(self, action_path=None, **kwargs):
         try:
             envelope = self._read_envelope()
+            http_signature = request.httprequest.headers.get("Signature")
             correlation_id = request.env["spp.dci.transaction"].sudo()._receive_callback(
-                envelope, self._authenticate)
+                envelope, functools.partial(self._authenticate, http_signature=http_signature))
         except DCICallbackRefused as refusal:
             _logger.info("DCI callback refused: %s", refusal.code)
             if refusal.http_status != 200:
@@ -71,15 +74,15 @@ class DciCallbackController(http.Controller):
         return envelope
 
     @staticmethod
-    def _authenticate(data_source, envelope):
+    def _authenticate(data_source, envelope, http_signature=None):
         """Check the registry's signature as the data source's policy says (if_present counts as require)."""
         config = data_source._get_client_config()
-        if config.signature_policy == POLICY_OFF:
-            return
         try:
-            get_profile(config.signature_profile).verify(
-                envelope, data_source._get_registry_key_resolver(config).resolve)
-            _replay.check(envelope["header"].get("message_id"))
+            verified = check_registry_signature(
+                config.signature_policy, get_profile(config.signature_profile), envelope, http_signature,
+                data_source._get_registry_key_resolver(config).resolve, callback=True)
+            if verified:
+                _replay.check(envelope["header"].get("message_id"))
         except DCIError as error:
             raise DCICallbackRefused("The signature was not accepted.", error.code or C.ERR_SIGNATURE_INVALID,
                                      401) from error

@@ -1,6 +1,7 @@
 import logging
 import re
 import time
+from urllib.parse import urlsplit
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -8,13 +9,14 @@ from odoo.exceptions import UserError, ValidationError
 from ..services import constants as C
 from ..services import envelope as E
 from ..services import secrets
-from ..services.client import DEFAULT_RECORD_TYPE, POLICY_OFF, POLICY_REQUIRE, SIGNATURE_POLICIES, DCIClient
+from ..services.client import DEFAULT_RECORD_TYPE, DCIClient
 from ..services.config import ClientConfig, OAuth2Settings
 from ..services.errors import DCIConfigurationError, DCIError
 from ..services.keys import JWKSKeys, NoKeys, StaticKeys
 from ..services.oauth import STYLE_POST, STYLES
 from ..services.signing import PROFILE_CAVAGE, PROFILES
 from ..services.transport import NO_RETRY, RetryPolicy
+from ..services.verification import POLICY_OFF, POLICY_REQUIRE, SIGNATURE_POLICIES, check_registry_signature
 
 _logger = logging.getLogger(__name__)
 
@@ -71,7 +73,9 @@ class DciDataSource(models.Model):
     our_callback_uri = fields.Char(string="Our Callback URI",
                                    help="Where the registry sends async results and notifications, "
                                         "e.g. https://openspp.example.org/dci/callback")
-    receiver_id = fields.Char(string="Registry Receiver ID")
+    receiver_id = fields.Char(string="Registry Receiver ID",
+                              help="The receiver_id of our requests. Empty: the host name of the base URL "
+                                   "(OpenSPP registries refuse requests without one).")
     search_endpoint = fields.Char(required=True, default=C.PATH_SYNC_SEARCH)
     subscribe_endpoint = fields.Char(required=True, default=C.PATH_SUBSCRIBE)
 
@@ -83,6 +87,9 @@ class DciDataSource(models.Model):
                                         default=POLICY_REQUIRE)
     registry_public_key = fields.Text(string="Registry Public Key (PEM)")
     registry_jwks_url = fields.Char(string="Registry JWKS URL")
+    registry_key_id = fields.Char(string="Registry Key ID",
+                                  help="The kid the registry signs with, when it is not the RFC 7638 thumbprint of "
+                                       "the public key above: an OpenSPP registry's <sender>|<key>|<alg> or key part.")
     record_format = fields.Selection([("spdci", "SPDCI specification"), ("opencrvs", "OpenCRVS")],
                                      required=True, default="spdci",
                                      help="Shape of the registry's queries and person records.")
@@ -186,7 +193,7 @@ class DciDataSource(models.Model):
         value, writing anything else replaces it, writing nothing clears it.
         """
         vals = dict(vals)
-        for name in ("code", "base_url", "our_sender_id", "receiver_id"):
+        for name in ("code", "base_url", "our_sender_id", "receiver_id", "registry_key_id"):
             if isinstance(vals.get(name), str):
                 vals[name] = vals[name].strip()
         for name, stored in SECRET_FIELDS.items():
@@ -248,7 +255,7 @@ class DciDataSource(models.Model):
             registry_type=record.registry_type,
             base_url=record.base_url,
             sender_id=record.our_sender_id,
-            receiver_id=record.receiver_id or None,
+            receiver_id=record.receiver_id or urlsplit(record.base_url).hostname,
             callback_uri=record.our_callback_uri or None,
             timeout=float(record.timeout),
             verify_ssl=record.verify_ssl,
@@ -266,6 +273,7 @@ class DciDataSource(models.Model):
             signature_policy=record.signature_policy,
             registry_public_key=record.registry_public_key or None,
             registry_jwks_url=record.registry_jwks_url or None,
+            registry_key_id=record.registry_key_id or None,
             search_endpoint=record.search_endpoint,
             subscribe_endpoint=record.subscribe_endpoint,
             max_batch_size=record.max_batch_size,
@@ -276,7 +284,7 @@ class DciDataSource(models.Model):
     @api.model
     def _get_registry_key_resolver(self, config):
         if config.registry_public_key:
-            return StaticKeys(config.registry_public_key)
+            return StaticKeys(config.registry_public_key, config.registry_key_id)
         if config.registry_jwks_url:
             return JWKSKeys(config.registry_jwks_url, timeout=config.timeout, verify=config.verify_ssl)
         return NoKeys()
@@ -345,10 +353,11 @@ class DciDataSource(models.Model):
             envelope = E.check_envelope(response.json())
             E.check_response_items(envelope, "search_response", [item["reference_id"]])
             steps.append((True, self.env._("Response envelope: a valid on-search message.")))
-            if config.signature_policy == POLICY_OFF:
+            verified = check_registry_signature(config.signature_policy, client.profile, envelope,
+                                                response.headers.get("signature"), client.keys.resolve)
+            if verified:
+                steps.append((True, self.env._("Response signature: valid (key %s).", verified.kid or "-")))
+            elif config.signature_policy == POLICY_OFF:
                 steps.append((True, self.env._("Response signature: not checked (policy: not verified).")))
-            elif envelope.get("signature") or config.signature_policy == POLICY_REQUIRE:
-                verified = client.profile.verify(envelope, client.keys.resolve)
-                steps.append((True, self.env._("Response signature: valid (key %s).", verified.kid)))
             else:
                 steps.append((True, self.env._("Response signature: the registry did not sign.")))

@@ -5,6 +5,8 @@ from ..services import secrets
 from ..services.signing import (
     ALGORITHM_ED25519,
     ALGORITHMS,
+    PROFILE_OPENSPP,
+    OpenSPPProfile,
     Signer,
     generate_private_key,
     load_public_key,
@@ -91,6 +93,20 @@ class DciSigningKey(models.Model):
 
     @api.model
     def _get_public_jwks(self):
-        """JWKS of every usable key: what registries need to check our signatures."""
+        """JWKS of every usable key: what registries need to check our signatures.
+
+        Each key is listed under its thumbprint and, for each OpenSPP data
+        source signing with it, again under ``<our_sender_id>|<thumbprint>|<alg>``:
+        OpenSPP's sender registry takes the first key whose kid starts with the
+        sender's id and reads the algorithm from the kid.
+        """
         keys = self.sudo().search([("state", "=", "active")]).filtered("is_usable")
-        return {"keys": [public_jwk(load_public_key(key.public_key_pem)) for key in keys]}
+        openspp = OpenSPPProfile()
+        entries = []
+        for key in keys:
+            jwk = public_jwk(load_public_key(key.public_key_pem))
+            entries.append(jwk)
+            sources = key.data_source_ids.filtered(lambda source: source.signature_profile == PROFILE_OPENSPP)
+            for sender_id in sorted(set(sources.mapped("our_sender_id")) - {False}):
+                entries.append(dict(jwk, kid=openspp.key_id(sender_id, jwk["kid"], key.algorithm)))
+        return {"keys": entries}

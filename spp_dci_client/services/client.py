@@ -23,17 +23,16 @@ from . import envelope as E
 from .errors import DCIAuthenticationError, DCIConfigurationError, DCIError, DCISignatureError, _lt
 from .signing import get_profile
 from .transport import Transport
+from .verification import (  # noqa: F401 - the policies stay importable from here
+    POLICY_IF_PRESENT,
+    POLICY_OFF,
+    POLICY_REQUIRE,
+    SIGNATURE_POLICIES,
+    check_registry_signature,
+)
 
 _logger = logging.getLogger(__name__)
 
-POLICY_REQUIRE = "require"
-POLICY_IF_PRESENT = "if_present"
-POLICY_OFF = "off"
-SIGNATURE_POLICIES = [
-    (POLICY_REQUIRE, "Required: unsigned responses are refused"),
-    (POLICY_IF_PRESENT, "Verified when present"),
-    (POLICY_OFF, "Not verified"),
-]
 DEFAULT_RECORD_TYPE = "ns:org:RegistryRecordType:Person"
 
 
@@ -187,10 +186,33 @@ class DCIClient:
         With ``strict`` (the default) an item rejected by the registry raises
         DCIRejectedError naming its reference_id; without it the rejected item
         is returned as it came, with status "rjct".
+
+        A query with ``max_records`` follows the registry's ``pagination``:
+        the next pages are asked for (in batches too) until the registry has
+        no more or the item holds ``max_records`` records; its reg_records
+        then hold every page's records. Without it, only the asked page comes.
         """
-        if not isinstance(queries, (list, tuple)):
+        if not isinstance(queries, (list, tuple)) or not all(isinstance(query, dict) for query in queries):
             raise DCIConfigurationError(_lt("Invalid queries: a list of query dicts is required."))
-        items = [self._search_item(dict(query)) for query in queries]
+        queries = [dict(query) for query in queries]
+        limits = [E.check_record_limit(query.pop("max_records", None)) for query in queries]
+        results = self._search_items([self._search_item(dict(query)) for query in queries], strict)
+        pages = [query.get("page", 1) for query in queries]
+        while True:
+            pending = [index for index, limit in enumerate(limits)
+                       if limit and E.has_more_records(results[index], limit)]
+            if not pending:
+                return results
+            for index in pending:
+                pages[index] += 1
+            next_pages = self._search_items(
+                [self._search_item(dict(queries[index], page=pages[index])) for index in pending], strict)
+            for index, item in zip(pending, next_pages, strict=True):
+                if not E.merge_page(results[index], item, limits[index]):
+                    limits[index] = None
+
+    def _search_items(self, items, strict):
+        """Sync search of prepared items in envelopes of at most max_batch_size; items in order."""
         size = self.config.max_batch_size
         results = []
         for start in range(0, len(items), size):
@@ -276,7 +298,7 @@ class DCIClient:
         try:
             response = self._post_signed(path, action, message, total_count=len(reference_ids) or 1)
             envelope = E.check_envelope(response.json())
-            self._verify(envelope)
+            self._verify(envelope, response.headers.get("signature"))
             result = envelope
             if list_key:
                 result = envelope, E.check_response_items(envelope, list_key, reference_ids, strict=strict)
@@ -317,10 +339,13 @@ class DCIClient:
         def build():
             head = E.header(action, sender_id=self.config.sender_id, receiver_id=self.config.receiver_id,
                             total_count=total_count, sender_uri=sender_uri)
-            envelope = {"header": head, "message": message}
-            if self.config.signer:
-                envelope["signature"] = self.profile.sign(head, message, self.config.signer, self.config.sender_id)
             headers = {"Content-Type": "application/json", "Accept": "application/json"}
+            if self.config.signer:
+                signed = self.profile.sign_envelope(head, message, self.config.signer, self.config.sender_id)
+                envelope = signed.envelope
+                headers.update(signed.http_headers)
+            else:
+                envelope = {"header": head, "message": message}
             if token:
                 headers["Authorization"] = f"Bearer {token}"
             return E.json_bytes(envelope), headers
@@ -334,14 +359,13 @@ class DCIClient:
             return self.tokens.get(self.transport, rejected=rejected)
         return None
 
-    def _verify(self, envelope):
-        policy = self.config.signature_policy
-        if policy == POLICY_OFF:
-            return
-        if policy == POLICY_IF_PRESENT and not envelope.get("signature"):
-            return
-        self.profile.verify(envelope, self.keys.resolve)
-        self._replay.check(envelope["header"].get("message_id"))
+    def _verify(self, envelope, http_signature):
+        """Check the response's signature per the data source's policy; returns the VerifiedSignature or None."""
+        verified = check_registry_signature(self.config.signature_policy, self.profile, envelope, http_signature,
+                                            self.keys.resolve)
+        if verified:
+            self._replay.check(envelope["header"].get("message_id"))
+        return verified
 
     # message log
 

@@ -34,6 +34,7 @@ class ClientConfig:
     signature_policy: str
     registry_public_key: str | None
     registry_jwks_url: str | None
+    registry_key_id: str | None
     search_endpoint: str
     subscribe_endpoint: str
     max_batch_size: int

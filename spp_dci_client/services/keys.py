@@ -1,6 +1,10 @@
 """The registry's public keys, for checking the signatures of its messages.
 
-A data source names either one PEM key or a JWKS URL. JWKS documents are
+A data source names either one PEM key or a JWKS URL. Keys are known by their
+RFC 7638 thumbprint, by the kid the registry gives them (in its JWKS, or the
+data source's registry_key_id) and, for OpenSPP's ``<sender>|<key>|<alg>``
+kids, by their key part too. A JWS without a kid resolves only where there
+is exactly one key. JWKS documents are
 cached per process and fetched again when a message names an unknown kid (at
 most once every REFRESH_INTERVAL seconds, so a flood of bad kids cannot turn
 into a flood of fetches).
@@ -25,15 +29,22 @@ def _unknown_kid(kid):
                              code="err.signature.invalid")
 
 
-class StaticKeys:
-    """One configured public key; its kid is its RFC 7638 thumbprint."""
+def kid_aliases(kid):
+    """The names a kid is known by: itself, and the key part of an OpenSPP kid."""
+    parts = kid.split("|")
+    return {kid, parts[1]} if len(parts) == 3 and parts[1] else {kid}
 
-    def __init__(self, pem):
+
+class StaticKeys:
+    """One configured public key, known by its thumbprint and, when set, the registry's own key id."""
+
+    def __init__(self, pem, key_id=None):
         self.key = load_public_key(pem)
         self.kid = public_jwk(self.key)["kid"]
+        self.kids = {self.kid} | (kid_aliases(key_id) if key_id else set())
 
     def resolve(self, kid):
-        if kid != self.kid:
+        if kid is not None and kid not in self.kids:
             raise _unknown_kid(kid)
         return self.key
 
@@ -50,11 +61,19 @@ class JWKSKeys:
         with _jwks_lock:
             keys, fetched_at = _jwks_cache.get(self.url, ({}, 0.0))
         age = time.monotonic() - fetched_at
-        if (kid not in keys or age > JWKS_TTL) and (age > REFRESH_INTERVAL or not fetched_at):
+        if (self._lookup(keys, kid) is None or age > JWKS_TTL) and (age > REFRESH_INTERVAL or not fetched_at):
             keys = self._refresh()
-        if kid not in keys:
+        key = self._lookup(keys, kid)
+        if key is None:
             raise _unknown_kid(kid)
-        return keys[kid]
+        return key
+
+    @staticmethod
+    def _lookup(keys, kid):
+        if kid is None:
+            distinct = set(keys.values())
+            return distinct.pop() if len(distinct) == 1 else None
+        return keys.get(kid)
 
     def _refresh(self):
         try:
@@ -72,7 +91,11 @@ class JWKSKeys:
                 key = public_key_from_jwk(jwk)
             except DCIConfigurationError:
                 continue
-            keys[jwk.get("kid") or public_jwk(key)["kid"]] = key
+            names = {public_jwk(key)["kid"]}
+            if isinstance(jwk.get("kid"), str) and jwk["kid"]:
+                names |= kid_aliases(jwk["kid"])
+            for name in names:
+                keys.setdefault(name, key)
         with _jwks_lock:
             _jwks_cache[self.url] = (keys, time.monotonic())
         return keys

@@ -1,17 +1,23 @@
-"""Message signatures: keys, JWKs and the two signature profiles.
+"""Message signatures: keys, JWKs and the signature profiles.
 
 The DCI spec names a signature string but not the canonical form, digest or
-signed string, so the profile is chosen per data source:
+signed string, and the peers differ, so the profile is chosen per data source
+after the registry it talks to:
 
-- ``dci_cavage``: the spec's draft-cavage style string, computed exactly as
-  OpenSPP's DCI server does: digest = base64(SHA-256(json.dumps({"header": h,
-  "message": m}, sort_keys=True, separators=(",", ":")))) and signed string
-  ``"(created): c\\n(expires): e\\ndigest: d"``, Ed25519 or RSA PKCS#1 v1.5 with
-  SHA-256, valid for 300 s.
-- ``jws_detached``: a detached JWS (RFC 7515 appendix F) over the same
-  canonical {header, message}, EdDSA or RS256, as OpenG2P registries use.
+- ``dci_cavage`` (the spec's): the draft-cavage string in the body's
+  ``signature``, digest = base64(SHA-256(json.dumps({"header": h, "message":
+  m}, sort_keys=True, separators=(",", ":")))) over the header as sent, signed
+  string ``"(created): c\\n(expires): e\\ndigest: d"``, algorithm labels
+  ``ed25519`` and ``rsa-sha256``, valid for 300 s.
+- ``openspp``: the same string, computed as OpenSPP's DCI server does: over the
+  header as its pydantic model dumps it (see openspp_header), labels
+  ``ed25519`` and ``rs256``.
+- ``openg2p``: a detached JWS (RFC 7515 appendix F) in the HTTP ``Signature``
+  header over the whole body, re-serialized with sorted keys, compact, raw
+  UTF-8 (as orjson does), RS256 or EdDSA, no iat/exp.
 
-Key ids are RFC 7638 JWK thumbprints.
+RSA is PKCS#1 v1.5 with SHA-256 everywhere. Our key ids are RFC 7638 JWK
+thumbprints; OpenSPP names keys ``<sender_id>|<key_id>|<alg>``.
 """
 
 import base64
@@ -19,7 +25,8 @@ import hashlib
 import json
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -34,14 +41,17 @@ ALGORITHMS = [
     (ALGORITHM_RSA, "RSA, PKCS#1 v1.5 with SHA-256"),
 ]
 PROFILE_CAVAGE = "dci_cavage"
-PROFILE_JWS = "jws_detached"
+PROFILE_OPENSPP = "openspp"
+PROFILE_OPENG2P = "openg2p"
 PROFILES = [
-    (PROFILE_CAVAGE, "DCI signature string (OpenSPP)"),
-    (PROFILE_JWS, "Detached JWS (OpenG2P)"),
+    (PROFILE_CAVAGE, "DCI specification: signature string in the body"),
+    (PROFILE_OPENSPP, "OpenSPP registry: signature string over OpenSPP's header"),
+    (PROFILE_OPENG2P, "OpenG2P registry: detached JWS in the Signature HTTP header"),
 ]
 
 SIGNATURE_LIFETIME = 300
 CLOCK_SKEW = 60
+MAX_SIGNATURE_LIFETIME = 3600
 MIN_RSA_BITS = 2048
 
 
@@ -192,31 +202,137 @@ class Signer:
         return key_algorithm(self.private_key.public_key())
 
 
+
+@dataclass(frozen=True)
+class SignedMessage:
+    """A signed message as it goes on the wire: the body and the extra HTTP headers."""
+
+    envelope: dict
+    http_headers: dict = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class VerifiedSignature:
     kid: str
-    created: int
-    expires: int
-
-
-def _check_validity(created, expires, now):
-    if expires <= created:
-        raise DCISignatureError(_lt("The signature's validity period is empty."), code="err.signature.invalid")
-    if created > now + CLOCK_SKEW:
-        raise DCISignatureError(_lt("The signature was created in the future."), code="err.signature.invalid")
-    if expires < now - CLOCK_SKEW:
-        raise DCISignatureError(_lt("The signature has expired."), code="err.signature.invalid")
+    created: int | None = None
+    expires: int | None = None
 
 
 def _malformed():
     return DCISignatureError(_lt("The message signature is malformed."), code="err.signature.invalid")
 
 
+def _check_validity(created, expires, now):
+    if expires <= created:
+        raise DCISignatureError(_lt("The signature's validity period is empty."), code="err.signature.invalid")
+    if expires - created > MAX_SIGNATURE_LIFETIME:
+        raise DCISignatureError(_lt("The signature claims a validity period longer than %s seconds.",
+                                    MAX_SIGNATURE_LIFETIME), code="err.signature.invalid")
+    if created > now + CLOCK_SKEW:
+        raise DCISignatureError(_lt("The signature was created in the future."), code="err.signature.invalid")
+    if expires < now - CLOCK_SKEW:
+        raise DCISignatureError(_lt("The signature has expired."), code="err.signature.invalid")
+
+
+def _wrong_algorithm(algorithm, kid):
+    return DCISignatureError(
+        _lt("The signature algorithm %(algorithm)s does not match the key %(kid)s.", algorithm=algorithm, kid=kid),
+        code="err.signature.invalid",
+    )
+
+
+def _resolve_first(resolve_key, kids):
+    """The key of the first kid the resolver knows; the first refusal when it knows none."""
+    refusal = None
+    for kid in kids:
+        try:
+            return kid, resolve_key(kid)
+        except DCISignatureError as error:
+            refusal = refusal or error
+    raise refusal
+
+
+def _body_signature(envelope):
+    """The body's ``signature``: None when absent or empty, a string, or a malformed-signature error."""
+    signature = envelope.get("signature") if isinstance(envelope, dict) else None
+    if signature in (None, ""):
+        return None
+    if not isinstance(signature, str):
+        raise _malformed()
+    return signature
+
+
+def _missing():
+    return DCISignatureError(_lt("The message is not signed."), code="err.signature.missing")
+
+
+_REQUIRED = object()
+_OPENSPP_HEADER = {
+    "version": "1.0.0", "message_id": _REQUIRED, "message_ts": _REQUIRED, "action": _REQUIRED,
+    "sender_id": _REQUIRED, "sender_uri": None, "receiver_id": _REQUIRED, "total_count": 0,
+    "is_msg_encrypted": False, "meta": None,
+}
+_OPENSPP_CALLBACK_HEADER = {
+    **_OPENSPP_HEADER, "status": _REQUIRED, "status_reason_code": None, "status_reason_message": None,
+    "completed_count": 0,
+}
+
+
+def pydantic_datetime(value):
+    """An ISO 8601 timestamp as pydantic 2 writes it back: microseconds only when not zero, UTC as Z."""
+    if not isinstance(value, str):
+        raise _malformed()
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise _malformed() from error
+    text = f"{moment:%Y-%m-%dT%H:%M:%S}"
+    if moment.microsecond:
+        text += f".{moment.microsecond:06d}"
+    offset = moment.utcoffset()
+    if offset is None:
+        return text
+    if not offset:
+        return text + "Z"
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes, seconds = divmod(abs(int(offset.total_seconds())), 60)
+    text += f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+    return text + (f":{seconds:02d}" if seconds else "")
+
+
+def openspp_header(header, is_response=False):
+    """The header as OpenSPP's DCI server digests it, in plain Python.
+
+    OpenSPP parses the header into its pydantic model and digests
+    ``model_dump(mode="json")``: fields the model lacks are dropped, absent
+    optional ones become null, defaults are filled and message_ts is written
+    back by pydantic. Requests are its DCIMessageHeader dumped whole; its
+    responses and callbacks are signed as the DCICallbackHeader (when there is
+    a status) dumped with exclude_none.
+    """
+    if not isinstance(header, dict):
+        raise _malformed()
+    model = _OPENSPP_CALLBACK_HEADER if is_response and "status" in header else _OPENSPP_HEADER
+    dumped = {}
+    for name, default in model.items():
+        if name in header:
+            dumped[name] = header[name]
+        elif default is _REQUIRED:
+            raise DCISignatureError(_lt("The message header lacks %s, which OpenSPP requires.", name),
+                                    code="err.signature.invalid")
+        else:
+            dumped[name] = default
+    dumped["message_ts"] = pydantic_datetime(dumped["message_ts"])
+    if is_response:
+        dumped = {name: value for name, value in dumped.items() if value is not None}
+    return dumped
+
+
 class CavageProfile:
-    """The spec's signature string, as OpenSPP's DCI server computes it."""
+    """The spec's signature string in the body, over the header as sent."""
 
     name = PROFILE_CAVAGE
-    _algorithm_names = {ALGORITHM_ED25519: "ed25519", ALGORITHM_RSA: "rsa-sha256"}
+    algorithm_labels = {ALGORITHM_ED25519: "ed25519", ALGORITHM_RSA: "rsa-sha256"}
     _param = re.compile(r'\s*([a-zA-Z]+)="([^"]*)"\s*(?:,|$)')
 
     @staticmethod
@@ -227,17 +343,31 @@ class CavageProfile:
     def signing_string(created, expires, digest):
         return f"(created): {created}\n(expires): {expires}\ndigest: {digest}"
 
-    def sign(self, header, message, signer, sender_id, now=None):
+    def signed_header(self, header, is_response):
+        """The header the digest covers."""
+        return header
+
+    def key_id(self, sender_id, kid, algorithm):
+        """The kidId naming our key: ``<sender_id>|<thumbprint>|<algorithm label>``."""
+        return f"{sender_id}|{kid}|{self.algorithm_labels[algorithm]}"
+
+    def sign(self, header, message, signer, sender_id, now=None, is_response=False):
+        """The signature string of {header, message}."""
         created = int(now if now is not None else time.time())
         expires = created + SIGNATURE_LIFETIME
-        digest = self.digest(header, message)
+        digest = self.digest(self.signed_header(header, is_response), message)
         signature = _sign_bytes(signer.private_key, self.signing_string(created, expires, digest).encode())
-        algorithm = self._algorithm_names[signer.algorithm]
+        algorithm = self.algorithm_labels[signer.algorithm]
+        kid_id = self.key_id(sender_id, signer.kid, signer.algorithm)
         return (
-            f'namespace="dci", kidId="{sender_id}|{signer.kid}|{algorithm}", algorithm="{algorithm}", '
+            f'namespace="dci", kidId="{kid_id}", algorithm="{algorithm}", '
             f'created="{created}", expires="{expires}", headers="(created) (expires) digest", '
             f'signature="{base64.b64encode(signature).decode()}"'
         )
+
+    def sign_envelope(self, header, message, signer, sender_id, now=None, is_response=False):
+        signature = self.sign(header, message, signer, sender_id, now=now, is_response=is_response)
+        return SignedMessage({"header": header, "message": message, "signature": signature})
 
     def parse(self, signature):
         params, position = {}, 0
@@ -259,62 +389,97 @@ class CavageProfile:
             raise _malformed()
         return sender_id, kid, algorithm, created, expires, raw
 
-    def verify(self, envelope, resolve_key, now=None):
-        """Check ``envelope["signature"]``; ``resolve_key(kid)`` returns the public key."""
-        _, kid, algorithm, created, expires, raw = self.parse(_signature_of(envelope))
-        _check_validity(created, expires, now if now is not None else time.time())
-        public_key = resolve_key(kid)
-        if self._algorithm_names[key_algorithm(public_key)] != algorithm:
+    def verify(self, envelope, resolve_key, *, http_signature=None, now=None, is_response=True):
+        """Check the body's signature; ``resolve_key(kid)`` returns the public key or raises.
+
+        The key is looked up by the kidId's key part (a thumbprint, or the key
+        part of an OpenSPP JWKS kid), then by the whole kidId.
+        """
+        if http_signature:
             raise DCISignatureError(
-                _lt("The signature algorithm does not match the key %s.", kid), code="err.signature.invalid"
-            )
-        digest = self.digest(envelope.get("header"), envelope.get("message"))
+                _lt("The message carries a Signature HTTP header, but this data source expects the "
+                    "signature in the body (profile %s).", self.name), code="err.signature.invalid")
+        signature = _body_signature(envelope)
+        if signature is None:
+            raise _missing()
+        sender_id, key_id, algorithm, created, expires, raw = self.parse(signature)
+        _check_validity(created, expires, now if now is not None else time.time())
+        if algorithm not in self.algorithm_labels.values():
+            raise _wrong_algorithm(algorithm, key_id)
+        kid, public_key = _resolve_first(resolve_key, (key_id, f"{sender_id}|{key_id}|{algorithm}"))
+        if self.algorithm_labels[key_algorithm(public_key)] != algorithm:
+            raise _wrong_algorithm(algorithm, kid)
+        digest = self.digest(self.signed_header(envelope.get("header"), is_response), envelope.get("message"))
         _verify_bytes(public_key, raw, self.signing_string(created, expires, digest).encode())
         return VerifiedSignature(kid, created, expires)
 
 
-class JWSProfile:
-    """Detached JWS over the canonical {header, message}."""
+class OpenSPPProfile(CavageProfile):
+    """The signature string as OpenSPP's DCI server computes it (its own RSA path is broken: see README)."""
 
-    name = PROFILE_JWS
-    _jws_algorithms = {ALGORITHM_ED25519: "EdDSA", ALGORITHM_RSA: "RS256"}
+    name = PROFILE_OPENSPP
+    algorithm_labels = {ALGORITHM_ED25519: "ed25519", ALGORITHM_RSA: "rs256"}
 
-    def sign(self, header, message, signer, sender_id, now=None):
-        created = int(now if now is not None else time.time())
-        protected = {
-            "alg": self._jws_algorithms[signer.algorithm],
-            "kid": signer.kid,
-            "iat": created,
-            "exp": created + SIGNATURE_LIFETIME,
-        }
+    def signed_header(self, header, is_response):
+        return openspp_header(header, is_response)
+
+
+class OpenG2PProfile:
+    """A detached JWS in the HTTP Signature header over the whole body, as OpenG2P's libraries check it."""
+
+    name = PROFILE_OPENG2P
+    jws_algorithms = {ALGORITHM_ED25519: "EdDSA", ALGORITHM_RSA: "RS256"}
+
+    def __init__(self, allowed_algorithms=("RS256", "EdDSA")):
+        """``allowed_algorithms``: an OpenG2P server allows RS256 only unless configured otherwise."""
+        self.allowed_algorithms = tuple(allowed_algorithms)
+
+    @staticmethod
+    def payload(envelope):
+        """The body as OpenG2P re-serializes it (orjson, sorted keys): compact, raw UTF-8."""
+        return json.dumps(envelope, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def sign(self, header, message, signer, sender_id, now=None, is_response=False):
+        """The detached JWS of the body {header, message}."""
+        protected = {"alg": self.jws_algorithms[signer.algorithm], "kid": signer.kid}
         protected_b64 = b64url(json.dumps(protected, sort_keys=True, separators=(",", ":")).encode())
-        signing_input = f"{protected_b64}.{b64url(canonical_json(header, message))}".encode()
-        return f"{protected_b64}..{b64url(_sign_bytes(signer.private_key, signing_input))}"
+        signing_input = f"{protected_b64}.{b64url(self.payload({'header': header, 'message': message}))}"
+        return f"{protected_b64}..{b64url(_sign_bytes(signer.private_key, signing_input.encode()))}"
 
-    def verify(self, envelope, resolve_key, now=None):
-        signature = _signature_of(envelope)
+    def sign_envelope(self, header, message, signer, sender_id, now=None, is_response=False):
+        signature = self.sign(header, message, signer, sender_id, now=now, is_response=is_response)
+        return SignedMessage({"header": header, "message": message}, {"Signature": signature})
+
+    def verify(self, envelope, resolve_key, *, http_signature=None, now=None, is_response=True):
+        """Check the Signature header against the body as parsed (``envelope``)."""
+        if _body_signature(envelope) is not None:
+            raise DCISignatureError(
+                _lt("The message carries a signature in its body, but this data source expects a JWS in "
+                    "the Signature HTTP header (profile %s).", self.name), code="err.signature.invalid")
+        if not http_signature:
+            raise _missing()
         try:
-            protected_b64, payload, signature_b64 = signature.split(".")
+            protected_b64, payload, signature_b64 = http_signature.strip().split(".")
             protected = json.loads(b64url_decode(protected_b64))
             raw = b64url_decode(signature_b64)
-            kid, alg = protected["kid"], protected["alg"]
-            created, expires = int(protected["iat"]), int(protected["exp"])
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, TypeError) as error:
             raise _malformed() from error
-        if payload or not isinstance(kid, str):
+        if payload or not isinstance(protected, dict) or "crit" in protected or "b64" in protected:
             raise _malformed()
-        _check_validity(created, expires, now if now is not None else time.time())
+        alg, kid = protected.get("alg"), protected.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise _malformed()
+        if alg not in self.jws_algorithms.values() or alg not in self.allowed_algorithms:
+            raise DCISignatureError(_lt("The JWS algorithm %s is not accepted.", str(alg)[:20]),
+                                    code="err.signature.invalid")
         public_key = resolve_key(kid)
-        if self._jws_algorithms[key_algorithm(public_key)] != alg:
-            raise DCISignatureError(
-                _lt("The signature algorithm does not match the key %s.", kid), code="err.signature.invalid"
-            )
-        content = b64url(canonical_json(envelope.get("header"), envelope.get("message")))
-        _verify_bytes(public_key, raw, f"{protected_b64}.{content}".encode())
-        return VerifiedSignature(kid, created, expires)
+        if self.jws_algorithms[key_algorithm(public_key)] != alg:
+            raise _wrong_algorithm(alg, kid)
+        _verify_bytes(public_key, raw, f"{protected_b64}.{b64url(self.payload(envelope))}".encode())
+        return VerifiedSignature(kid or "")
 
 
-PROFILE_CLASSES = {PROFILE_CAVAGE: CavageProfile, PROFILE_JWS: JWSProfile}
+PROFILE_CLASSES = {PROFILE_CAVAGE: CavageProfile, PROFILE_OPENSPP: OpenSPPProfile, PROFILE_OPENG2P: OpenG2PProfile}
 
 
 def get_profile(name):
@@ -322,17 +487,3 @@ def get_profile(name):
         return PROFILE_CLASSES[name]()
     except KeyError as error:
         raise DCIConfigurationError(_lt("Unknown signature profile %r.", name)) from error
-
-
-def detect_profile(signature):
-    """The profile a signature string was made with (cavage strings hold '=')."""
-    return PROFILE_CAVAGE if '="' in signature else PROFILE_JWS
-
-
-def _signature_of(envelope):
-    signature = envelope.get("signature") if isinstance(envelope, dict) else None
-    if not signature:
-        raise DCISignatureError(_lt("The message is not signed."), code="err.signature.missing")
-    if not isinstance(signature, str):
-        raise _malformed()
-    return signature
