@@ -15,6 +15,7 @@ from .errors import DCIConfigurationError, DCIProtocolError, _lt, rejected
 
 MAX_VALUE_LENGTH = 256
 MAX_TRANSACTION_ID = 99
+MAX_RECORD_LIMIT = 100_000
 _TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LOCALE = re.compile(r"^[a-z]{3}$")
@@ -72,6 +73,43 @@ def check_page(page, page_size):
             raise _invalid(name, "a positive integer is required")
     if page_size > 1000:
         raise _invalid("page_size", "at most 1000")
+
+
+def check_record_limit(limit):
+    """``max_records`` of a paged search: None (first page only) or a positive integer."""
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_RECORD_LIMIT:
+        raise _invalid("max_records", f"a positive integer up to {MAX_RECORD_LIMIT} is required")
+    return limit
+
+
+def _records(item):
+    data = item.get("data") if isinstance(item, dict) else None
+    records = data.get("reg_records") if isinstance(data, dict) else None
+    return records if isinstance(records, list) else None
+
+
+def has_more_records(item, limit):
+    """Does the item's pagination announce more records than it holds, and does ``limit`` allow them?"""
+    records = _records(item)
+    pagination = item.get("pagination")
+    if item.get("status") != C.STATUS_SUCCESS or not records or not isinstance(pagination, dict):
+        return False
+    total = pagination.get("total_count")
+    if isinstance(total, bool) or not isinstance(total, int):
+        return False
+    return len(records) < min(total, limit)
+
+
+def merge_page(item, page, limit):
+    """Append the records of the next ``page`` to ``item``, up to ``limit``; False when it brought none."""
+    records = _records(page)
+    if page.get("status") != C.STATUS_SUCCESS or not records:
+        return False
+    held = _records(item)
+    held.extend(records[:limit - len(held)])
+    return True
 
 
 def iso_date(value, argument):
@@ -183,13 +221,23 @@ def search_message(transaction_id, items):
     return {"transaction_id": check_transaction_id(transaction_id), "search_request": items}
 
 
+def filter_type(filter_query):
+    """The query type of a subscribe filter: a {type, value} pair with a plain value is idtype-value."""
+    if isinstance(filter_query, list):
+        return C.QUERY_PREDICATE
+    value = filter_query.get("value")
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return C.QUERY_IDTYPE_VALUE
+    return C.QUERY_EXPRESSION
+
+
 def subscribe_message(transaction_id, *, reg_type, event_type, filter_query, notify_record_type,
                       frequency=None, locale=C.DEFAULT_LOCALE, now=None):
     criteria = {
         "version": C.DCI_VERSION,
         "reg_type": reg_type,
         "reg_event_type": check_token(event_type, "event_type"),
-        "filter_type": C.QUERY_IDTYPE_VALUE if "type" in filter_query else C.QUERY_EXPRESSION,
+        "filter_type": filter_type(filter_query),
         "filter": filter_query,
         "notify_record_type": check_token(notify_record_type, "notify_record_type"),
     }

@@ -18,6 +18,7 @@ from odoo.addons.spp_dci_client.services.lookup import check_service_arguments, 
 WG_DOMAINS = {"VIS_SS": "Vision", "HEAR_SS": "Hearing", "MOB_SS": "Mobility", "COG_SS": "Cognition",
               "SC_SS": "Self-Care", "COM_SS": "Communication"}
 WG_NAMES = {name.lower(): name for name in WG_DOMAINS.values()} | {"selfcare": "Self-Care", "self_care": "Self-Care"}
+MAX_RECORDS = 100  # records read per identifier, across pages
 
 
 def functional_scores(record):
@@ -58,10 +59,21 @@ def disability_status(record, source_code):
 
 
 def _record(item):
+    """The item's record; of several (every page of them), the one updated last."""
     records = (item.get("data") or {}).get("reg_records") or {}
     if isinstance(records, list):
-        records = records[0] if records else {}
+        records = [record for record in records if isinstance(record, dict)]
+        records = max(records, key=_updated, default={})
     return records or None
+
+
+def _updated(record):
+    return str(record.get("last_updated") or record.get("registration_date") or "")
+
+
+def _query(identifier_type, identifier_value):
+    return {"query_type": C.QUERY_IDTYPE_VALUE, "query": {"type": identifier_type, "value": identifier_value},
+            "max_records": MAX_RECORDS}
 
 
 class DRService:
@@ -78,8 +90,7 @@ class DRService:
 
     def get_functional_assessment(self, identifier_type, identifier_value):
         """Washington Group scores keyed Vision, Hearing, Mobility, Cognition, Self-Care, Communication."""
-        item = self.client.search_by_id(identifier_type, identifier_value, page_size=1)["message"]
-        record = _record(item["search_response"][0])
+        record = _record(self.client.search_batch([_query(identifier_type, identifier_value)])[0])
         return functional_scores(record) if record else {}
 
     def get_disability_status(self, partner):
@@ -105,9 +116,7 @@ class DRService:
             if not identifiers:
                 raise UserError(self.env._("%s has no registry identifier to look up.", partner.display_name))
             pairs.extend((partner.id, kind, value) for kind, value in identifiers)
-        items = self.client.search_batch([{"query_type": C.QUERY_IDTYPE_VALUE,
-                                           "query": {"type": kind, "value": value}, "page_size": 1}
-                                          for _partner_id, kind, value in pairs])
+        items = self.client.search_batch([_query(kind, value) for _partner_id, kind, value in pairs])
         found = {}
         for (partner_id, _kind, _value), item in zip(pairs, items, strict=True):
             record = _record(item)

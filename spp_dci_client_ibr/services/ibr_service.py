@@ -19,6 +19,8 @@ from odoo.addons.spp_dci_client.services import envelope as E
 from odoo.addons.spp_dci_client.services.client import DCIClient
 
 ENROLLED_STATUSES = ("Active", "Suspended", "1", "4", 1, 4)
+PAGE_SIZE = 100
+MAX_RECORDS = 1000  # enrolments read per identifier, across pages
 
 
 @dataclass
@@ -81,9 +83,14 @@ class IBRService:
 
     def search_beneficiary(self, identifier_type, identifier_value):
         """The registry's beneficiary records for one identifier, as BeneficiaryInfo dicts."""
-        response = self.client.search_by_id(identifier_type, identifier_value, page_size=100)
-        item = response["message"]["search_response"][0]
+        item = self.client.search_batch([self._query(identifier_type, identifier_value)])[0]
         return [info.to_dict() for info in self._beneficiaries(item, identifier_type, identifier_value)]
+
+    @staticmethod
+    def _query(identifier_type, identifier_value):
+        """One identifier's enrolments, every page of them up to MAX_RECORDS."""
+        return {"query_type": C.QUERY_IDTYPE_VALUE, "query": E.idtype_value_query(identifier_type, identifier_value),
+                "page_size": PAGE_SIZE, "max_records": MAX_RECORDS}
 
     @staticmethod
     def _beneficiaries(item, identifier_type, identifier_value):
@@ -118,9 +125,7 @@ class IBRService:
                     "%s has no registry identifier: add one (UIN, BRN, ...) before checking other enrolments.",
                     partner.display_name))
             pairs.extend((partner.id, kind, value) for kind, value in identifiers)
-        items = self.client.search_batch([
-            {"query_type": C.QUERY_IDTYPE_VALUE, "query": E.idtype_value_query(kind, value), "page_size": 100}
-            for _partner_id, kind, value in pairs])
+        items = self.client.search_batch([self._query(kind, value) for _partner_id, kind, value in pairs])
         excluded = set(exclude_programs or ())
         results = {}
         for partner in partners:
