@@ -12,8 +12,21 @@ from werkzeug.wrappers import Request, Response
 from odoo.addons.spp_dci_client.services import constants as C
 from odoo.addons.spp_dci_client.services import envelope as E
 from odoo.addons.spp_dci_client.services.errors import DCISignatureError
-from odoo.addons.spp_dci_client.services.signing import Signer, generate_private_key, get_profile, public_jwk
+from odoo.addons.spp_dci_client.services.signing import (
+    Signer,
+    generate_private_key,
+    get_profile,
+    public_jwk,
+    public_key_to_pem,
+)
+from odoo.addons.spp_dci_client.services.verification import (
+    POLICY_IF_PRESENT,
+    POLICY_REQUIRE,
+    check_registry_signature,
+)
 from odoo.addons.spp_dci_client.simulator import Population, SimulatedRegistry, SimulatorServer
+from odoo.addons.spp_dci_client.simulator.registry import PEER_OPENG2P, PEER_OPENSPP, PEER_PROFILES, PEER_SPEC
+from odoo.addons.spp_dci_client.simulator.server import KeyFiles
 from odoo.addons.spp_dci_client.tests.spec import request_errors, response_errors, schema_errors
 
 CLIENT = ("client-1", "secret-1")
@@ -147,11 +160,113 @@ def test_request_signatures_are_checked(sim, http, client_key):
     assert post(sim, http, C.PATH_SYNC_SEARCH, foreign).status_code == 401
 
 
-def test_jws_profile_is_answered_in_kind(sim, http, client_key):
-    answer = post(sim, http, C.PATH_SYNC_SEARCH, search_envelope(client_key, ("BRN", "BR-2024-0042"),
-                                                                    profile="jws_detached")).json()
-    assert ".." in answer["signature"]
-    assert verify_response(sim, answer, "jws_detached").kid == sim.signer.kid
+@pytest.fixture(scope="module")
+def rsa_client_key():
+    key = generate_private_key("rsa")
+    return Signer(key, public_jwk(key.public_key())["kid"])
+
+
+@pytest.fixture
+def peers_sim(client_key, rsa_client_key):
+    keys = {signer.kid: signer.private_key.public_key() for signer in (client_key, rsa_client_key)}
+    registry = SimulatedRegistry(POPULATION, require_signature=True, client_keys=keys, request_validator=request_errors)
+    with SimulatorServer(registry) as server:
+        registry.server = server
+        yield registry
+
+
+def peer_request(signer, peer):
+    """A signed search as a client of that peer sends it: (body bytes, HTTP headers)."""
+    item = E.search_item(C.QUERY_IDTYPE_VALUE, {"type": "BRN", "value": "BR-2024-0042"}, reg_type=C.REGISTRY_CIVIL)
+    head = E.header(C.ACTION_SEARCH, sender_id="openspp.test", receiver_id="crvs.simulator")
+    signed = get_profile(PEER_PROFILES[peer]).sign_envelope(head, E.search_message(E.new_id(), [item]), signer,
+                                                            "openspp.test")
+    return E.json_bytes(signed.envelope), dict(signed.http_headers, **{"Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize("peer", sorted(PEER_PROFILES))
+def test_each_peer_verifies_requests_and_signs_answers_its_way(peers_sim, http, client_key, rsa_client_key, peer):
+    signer = rsa_client_key if peer == PEER_OPENG2P else client_key
+    body, headers = peer_request(signer, peer)
+    response = http.post(peers_sim.server.url(f"{peer}/crvs") + C.PATH_SYNC_SEARCH, content=body, headers=headers)
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["message"]["search_response"][0]["status"] == "succ"
+    registry_key = peers_sim.signer_for(peer).private_key.public_key()
+    verified = check_registry_signature(POLICY_REQUIRE, get_profile(PEER_PROFILES[peer]), answer,
+                                        response.headers.get("signature"), lambda kid: registry_key)
+    assert verified.kid == peers_sim.signer_for(peer).kid
+    if peer == PEER_OPENG2P:
+        assert "signature" not in answer
+        assert response.headers["signature"].count(".") == 2
+        assert ".." in response.headers["signature"]
+    else:
+        assert "signature" not in response.headers
+    if peer == PEER_OPENSPP:
+        # OpenSPP's wire header lacks the defaults it never set; the header it signed has them.
+        assert "is_msg_encrypted" not in answer["header"]
+        assert len(answer["header"]["message_ts"].split(".")[1]) == len("123456Z")
+    tampered = dict(answer, message=dict(answer["message"], correlation_id="changed"))
+    with pytest.raises(DCISignatureError):
+        check_registry_signature(POLICY_IF_PRESENT, get_profile(PEER_PROFILES[peer]), tampered,
+                                 response.headers.get("signature"), lambda kid: registry_key)
+
+
+def test_openg2p_peer_allows_rs256_only_by_default(peers_sim, http, client_key):
+    body, headers = peer_request(client_key, PEER_OPENG2P)
+    response = http.post(peers_sim.server.url("openg2p/crvs") + C.PATH_SYNC_SEARCH, content=body, headers=headers)
+    assert (response.status_code, response.json()["errors"][0]["code"]) == (401, C.ERR_SIGNATURE_INVALID)
+
+
+def test_peer_refuses_a_signature_in_the_wrong_place_or_tampered(peers_sim, http, client_key, rsa_client_key):
+    url = peers_sim.server.url("openg2p/crvs") + C.PATH_SYNC_SEARCH
+    _body, headers = peer_request(rsa_client_key, PEER_OPENG2P)
+    other_body, _other_headers = peer_request(rsa_client_key, PEER_OPENG2P)
+    assert http.post(url, content=other_body, headers=headers).status_code == 401
+    cavage_body, _none = peer_request(client_key, PEER_SPEC)
+    response = http.post(url, content=cavage_body, headers={"Content-Type": "application/json"})
+    assert (response.status_code, response.json()["errors"][0]["code"]) == (401, C.ERR_SIGNATURE_INVALID)
+    spec_url = peers_sim.server.url("crvs") + C.PATH_SYNC_SEARCH
+    assert http.post(spec_url, content=cavage_body, headers=headers).status_code == 401
+
+
+def test_a_registry_that_knows_no_client_key_refuses_signed_requests(http, client_key):
+    registry = SimulatedRegistry(POPULATION)
+    with SimulatorServer(registry) as server:
+        body, headers = peer_request(client_key, PEER_SPEC)
+        response = http.post(server.url("crvs") + C.PATH_SYNC_SEARCH, content=body, headers=headers)
+    assert (response.status_code, response.json()["errors"][0]["code"]) == (401, C.ERR_SIGNATURE_INVALID)
+
+
+def test_standalone_simulator_verifies_with_key_files(tmp_path, http, client_key):
+    key_file = tmp_path / "client.pem"
+    registry_keys = KeyFiles([key_file])
+    registry = SimulatedRegistry(POPULATION, client_keys=registry_keys, require_signature=True)
+    with SimulatorServer(registry) as server:
+        body, headers = peer_request(client_key, PEER_SPEC)
+        url = server.url("crvs") + C.PATH_SYNC_SEARCH
+        assert http.post(url, content=body, headers=headers).status_code == 401
+        key_file.write_text(public_key_to_pem(client_key.private_key.public_key()))
+        body, headers = peer_request(client_key, PEER_SPEC)
+        assert http.post(url, content=body, headers=headers).status_code == 200
+
+
+def test_sync_txn_status_answer_is_spec_valid(sim, http, client_key):
+    searched = post(sim, http, C.PATH_SYNC_SEARCH, search_envelope(client_key, ("BRN", "BR-2024-0042"))).json()
+    for asked in (searched["message"]["transaction_id"], "never-seen"):
+        message = E.txn_status_message(E.new_id(), asked)
+        answer = post(sim, http, C.PATH_SYNC_TXN_STATUS, signed(client_key, C.ACTION_TXN_STATUS, message)).json()
+        assert response_errors("crvs", C.PATH_SYNC_TXN_STATUS, answer) == []
+        status = answer["message"]["txnstatus_response"]["txn_status"]
+        assert status["transaction_id"] == asked
+        assert status["correlation_id"]
+        if asked == "never-seen":
+            assert status["search_response"][0]["status_reason_code"] == C.RJCT_REFERENCE_ID_INVALID
+        else:
+            assert status["correlation_id"] == searched["message"]["correlation_id"]
+            assert status["search_response"] == [
+                {key: item[key] for key in ("reference_id", "timestamp", "status")}
+                for item in searched["message"]["search_response"]]
 
 
 def test_auth_is_required(sim, http, client_key):

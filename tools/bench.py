@@ -9,6 +9,7 @@ import pstats
 import socket
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import psutil
@@ -169,6 +170,7 @@ wait_for_simulator()
 KEY = env["spp.dci.signing.key"].create({"name": "Bench key", "algorithm": "ed25519"})  # noqa: F821
 KEY.action_generate()
 KEY.action_activate()
+Path(os.environ["BENCH_CLIENT_KEY_FILE"]).write_text(KEY.public_key_pem)
 source = make_source("crvs_main")
 client = DCIClient(source, env)  # noqa: F821
 for _ in range(50):

@@ -14,6 +14,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qs, unquote
 
 import httpx
@@ -21,16 +22,22 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ..services import constants as C
 from ..services import envelope as E
-from ..services.errors import DCIError
+from ..services.errors import DCIError, DCISignatureError
+from ..services.keys import kid_aliases
 from ..services.signing import (
-    CavageProfile,
+    PROFILE_CAVAGE,
+    PROFILE_OPENG2P,
+    PROFILE_OPENSPP,
+    OpenG2PProfile,
+    SignedMessage,
     Signer,
-    detect_profile,
     generate_private_key,
     get_profile,
+    load_private_key,
     public_jwk,
     public_key_from_jwk,
     public_key_to_pem,
+    pydantic_datetime,
 )
 from ..services.transport import DEFAULT_CODES
 from .faults import FaultPlan
@@ -47,10 +54,21 @@ ROLES = {
 MAX_BODY = 10 * 1024 * 1024
 MAX_ITEMS = 1000
 
+PEER_SPEC = "spec"
+PEER_OPENSPP = "openspp"
+PEER_OPENG2P = "openg2p"
+PEER_PROFILES = {PEER_SPEC: PROFILE_CAVAGE, PEER_OPENSPP: PROFILE_OPENSPP, PEER_OPENG2P: PROFILE_OPENG2P}
+OPENG2P_DEFAULT_ALGORITHMS = ("RS256",)
+
 
 def simulator_private_key(seed=b"spp-dci-simulator"):
     """The simulator's Ed25519 key, derived from a seed so the demo can pin its public key."""
     return ed25519.Ed25519PrivateKey.from_private_bytes(hashlib.sha256(seed).digest())
+
+
+def simulator_rsa_private_key():
+    """The simulator's RSA key (OpenG2P signs with RS256), a fixed test key so the demo can pin it."""
+    return load_private_key((Path(__file__).parent / "simulator_rsa_key.pem").read_bytes())
 
 
 @dataclass
@@ -76,15 +94,24 @@ class SimulatedRegistry:
         call needs a bearer token from /<role>/oauth2/client/token
     :param client_keys: callable kid -> public key (or None), or a dict, used
         to check the signatures of incoming requests
-    :param require_signature: refuse unsigned requests (err.signature.missing)
-    :param signing_key: the private key responses are signed with
+    :param require_signature: refuse unsigned requests (err.signature.missing);
+        a signed request is always verified, and refused when no client key
+        is known to check it
+    :param peer: the registry it plays: "spec" (the spec's body signature),
+        "openspp" (signs and verifies like OpenSPP's DCI server) or "openg2p"
+        (a JWS in the Signature HTTP header, RS256 only unless
+        ``openg2p_algorithms`` says otherwise). A path may pick another peer
+        for one request: /<peer>/<role>/...
+    :param signing_key: the Ed25519 key responses are signed with (spec, OpenSPP)
+    :param rsa_signing_key: the RSA key responses are signed with (OpenG2P)
     :param request_validator: callable (role, path, envelope) -> list of schema
         errors; requests with errors are refused with HTTP 400 err.request.bad
     """
 
     def __init__(self, population=None, *, clients=None, token_lifetime=3600, client_keys=None,
-                 client_jwks_url=None, require_signature=False, signing_key=None, default_profile=None,
-                 record_spelling="birth_date", callback_delay=0.05, keep_requests=False, request_validator=None):
+                 client_jwks_url=None, require_signature=False, signing_key=None, rsa_signing_key=None,
+                 peer=PEER_SPEC, openg2p_algorithms=OPENG2P_DEFAULT_ALGORITHMS, record_spelling="birth_date",
+                 callback_delay=0.05, keep_requests=False, request_validator=None):
         self.population = population or Population()
         self.clients = dict(clients or {})
         self.token_lifetime = token_lifetime
@@ -93,7 +120,12 @@ class SimulatedRegistry:
         self.require_signature = require_signature
         key = signing_key or simulator_private_key()
         self.signer = Signer(key, public_jwk(key.public_key())["kid"])
-        self.default_profile = default_profile or CavageProfile.name
+        rsa_key = rsa_signing_key or simulator_rsa_private_key()
+        self.rsa_signer = Signer(rsa_key, public_jwk(rsa_key.public_key())["kid"])
+        if peer not in PEER_PROFILES:
+            raise ValueError(f"unknown peer {peer!r}: one of {sorted(PEER_PROFILES)}")
+        self.peer = peer
+        self.openg2p_algorithms = tuple(openg2p_algorithms)
         self.record_spelling = record_spelling
         self.callback_delay = callback_delay
         self.faults = FaultPlan()
@@ -113,6 +145,21 @@ class SimulatedRegistry:
     def public_key_pem(self):
         return public_key_to_pem(self.signer.private_key.public_key())
 
+    def signer_for(self, peer):
+        """The key a peer signs its responses with: OpenG2P signs RS256, the others Ed25519."""
+        return self.rsa_signer if peer == PEER_OPENG2P else self.signer
+
+    def public_key_pem_for(self, peer):
+        return public_key_to_pem(self.signer_for(peer).private_key.public_key())
+
+    def jwks(self, role, peer):
+        """The registry's JWKS; an OpenSPP registry names its key <sender>|<key>|<alg>."""
+        signer = self.signer_for(peer)
+        jwk = public_jwk(signer.private_key.public_key())
+        if peer == PEER_OPENSPP:
+            jwk["kid"] = get_profile(PROFILE_OPENSPP).key_id(self.sender_id(role), signer.kid, signer.algorithm)
+        return {"keys": [jwk]}
+
     def sender_id(self, role):
         return f"{role}.simulator"
 
@@ -124,12 +171,16 @@ class SimulatedRegistry:
             with self._lock:
                 return Reply.json(dict(self.stats))
         parts = path.strip("/").split("/", 1)
+        peer = self.peer
+        if parts[0] in PEER_PROFILES and len(parts) > 1:
+            peer = parts[0]
+            parts = parts[1].split("/", 1)
         role = parts[0]
         rest = "/" + parts[1] if len(parts) > 1 else "/"
         if role not in ROLES:
             return http_error(404, C.ERR_NOT_FOUND, "unknown registry role")
         if rest == C.PATH_JWKS and method == "GET":
-            return Reply.json({"keys": [public_jwk(self.signer.private_key.public_key())]})
+            return Reply.json(self.jwks(role, peer))
         if method != "POST":
             return http_error(405, C.ERR_REQUEST_BAD, "POST only")
         if len(body) > MAX_BODY:
@@ -166,10 +217,10 @@ class SimulatedRegistry:
         if not isinstance(envelope, dict) or not isinstance(envelope.get("header"), dict) \
                 or not isinstance(envelope.get("message"), dict):
             return http_error(400, C.ERR_REQUEST_BAD, "not a DCI envelope")
-        refusal = self._check_signature(envelope) or self._check_schema(role, rest, envelope)
+        refusal = self._check_signature(envelope, headers.get("signature"), peer) \
+            or self._check_schema(role, rest, envelope)
         if refusal:
             return refusal
-        profile_name = detect_profile(envelope["signature"]) if envelope.get("signature") else self.default_profile
         handler = {
             C.PATH_SYNC_SEARCH: self._sync_search,
             C.PATH_SEARCH: self._async_search,
@@ -184,7 +235,7 @@ class SimulatedRegistry:
         if handler is None or (rest == C.PATH_SYNC_ENROLLED and role != "ibr") \
                 or (rest in (C.PATH_SYNC_DISABLED, C.PATH_SYNC_DISABILITY_DETAILS) and role != "dr"):
             return http_error(404, C.ERR_NOT_FOUND, f"no endpoint {rest} for role {role}")
-        return handler(role, envelope, profile_name, fault)
+        return handler(role, envelope, peer, fault)
 
     def _record(self, role, path, body):
         try:
@@ -235,16 +286,16 @@ class SimulatedRegistry:
             return http_error(401, C.ERR_UNAUTHORIZED, "missing, invalid or expired token")
         return None
 
-    def _check_signature(self, envelope):
-        if not envelope.get("signature"):
+    def _check_signature(self, envelope, http_signature, peer):
+        """Verify the request as the peer would; a present signature is always checked."""
+        if not envelope.get("signature") and not http_signature:
             if self.require_signature:
                 return http_error(401, C.ERR_SIGNATURE_MISSING, "the request must be signed")
             return None
-        if self.client_keys is None and not self.client_jwks_url:
-            return None
-        signature = envelope["signature"]
+        profile = OpenG2PProfile(self.openg2p_algorithms) if peer == PEER_OPENG2P \
+            else get_profile(PEER_PROFILES[peer])
         try:
-            get_profile(detect_profile(signature)).verify(envelope, self._client_key)
+            profile.verify(envelope, self._client_key, http_signature=http_signature, is_response=False)
         except DCIError as error:
             return http_error(401, error.code or C.ERR_SIGNATURE_INVALID, "signature not accepted")
         return None
@@ -262,6 +313,8 @@ class SimulatedRegistry:
 
     def _client_key(self, kid):
         key = None
+        if kid is None:
+            raise DCISignatureError("the signature names no key", code=C.ERR_SIGNATURE_INVALID)
         if callable(self.client_keys):
             key = self.client_keys(kid)
         elif isinstance(self.client_keys, dict):
@@ -269,7 +322,7 @@ class SimulatedRegistry:
         if key is None and self.client_jwks_url:
             key = self._jwks_key(kid)
         if key is None:
-            raise DCIError(f"unknown kid {kid}", code=C.ERR_SIGNATURE_INVALID)
+            raise DCISignatureError(f"unknown kid {kid}", code=C.ERR_SIGNATURE_INVALID)
         return key
 
     def _jwks_key(self, kid):
@@ -279,7 +332,12 @@ class SimulatedRegistry:
             except (httpx.HTTPError, ValueError):
                 return None
             for jwk in keys:
-                self._jwks_cache[jwk.get("kid")] = public_key_from_jwk(jwk)
+                try:
+                    key = public_key_from_jwk(jwk)
+                except DCIError:
+                    continue
+                for name in kid_aliases(jwk.get("kid") or public_jwk(key)["kid"]):
+                    self._jwks_cache[name] = key
         return self._jwks_cache.get(kid)
 
     # envelopes
@@ -303,27 +361,38 @@ class SimulatedRegistry:
             head["status_reason_message"] = reason.replace(".", " ")
         return head
 
-    def _signed(self, head, message, profile_name, fault=None):
-        envelope = {"header": head, "message": message}
+    def _signed(self, head, message, peer, fault=None):
+        """The response as the peer sends it: a SignedMessage (body and HTTP headers)."""
         kind = fault.kind if fault else None
         if kind == "replay" and head["sender_id"] in self._last_message_ids:
             head["message_id"] = self._last_message_ids[head["sender_id"]]
         self._last_message_ids[head["sender_id"]] = head["message_id"]
+        if peer == PEER_OPENSPP:
+            head["message_ts"] = pydantic_datetime(head["message_ts"])
         if kind == "no_signature":
-            return envelope
+            return SignedMessage({"header": self._wire_header(head, peer), "message": message})
+        signer = self.signer_for(peer)
         if kind == "unknown_kid":
-            other = generate_private_key("ed25519")
+            other = generate_private_key(signer.algorithm)
             signer = Signer(other, public_jwk(other.public_key())["kid"])
-        else:
-            signer = self.signer
         now = time.time() - 3600 if kind == "expired_signature" else None
-        envelope["signature"] = get_profile(profile_name).sign(head, message, signer, head["sender_id"], now=now)
+        signed = get_profile(PEER_PROFILES[peer]).sign_envelope(head, message, signer, head["sender_id"], now=now,
+                                                                is_response=True)
+        signed.envelope["header"] = self._wire_header(head, peer)
         if kind == "bad_signature":
-            envelope["message"] = dict(message, tampered=True)
-        return envelope
+            signed.envelope["message"] = dict(message, tampered=True)
+        return signed
 
-    def _reply_envelope(self, envelope, fault):
+    @staticmethod
+    def _wire_header(head, peer):
+        """OpenSPP never sets is_msg_encrypted, so its wire header lacks it (the header it signs has it)."""
+        if peer != PEER_OPENSPP:
+            return head
+        return {name: value for name, value in head.items() if name != "is_msg_encrypted"}
+
+    def _reply_envelope(self, signed, fault):
         kind = fault.kind if fault else None
+        envelope = signed.envelope
         if kind == "malformed_json":
             return Reply(200, b'{"header": {"status": "succ", ')
         if kind == "html":
@@ -333,7 +402,9 @@ class SimulatedRegistry:
         if kind == "huge":
             padding = "x" * fault.params.get("bytes", 30 * 1024 * 1024)
             return Reply.json(dict(envelope, padding=padding))
-        return Reply.json(envelope)
+        reply = Reply.json(envelope)
+        reply.headers.update(signed.http_headers)
+        return reply
 
     def _validate_request(self, envelope, action, list_key):
         """Header-level checks of the spec; returns a reason code or None."""
@@ -430,7 +501,7 @@ class SimulatedRegistry:
             return [person for person in candidates if person.disability]
         return candidates
 
-    def _sync_search(self, role, envelope, profile_name, fault):
+    def _sync_search(self, role, envelope, peer, fault):
         reason = self._validate_request(envelope, C.ACTION_SEARCH, "search_request")
         head = envelope["header"]
         if reason or (fault and fault.kind == "header_rjct"):
@@ -438,15 +509,15 @@ class SimulatedRegistry:
             response_head = self._response_header(role, C.ACTION_ON_SEARCH, head, C.STATUS_REJECTED, reason)
             message = {"transaction_id": envelope["message"].get("transaction_id") or "unknown",
                        "correlation_id": E.new_id(), "search_response": []}
-            return self._reply_envelope(self._signed(response_head, message, profile_name, fault), fault)
+            return self._reply_envelope(self._signed(response_head, message, peer, fault), fault)
         results = self._search_results(role, envelope, fault)
         message = {"transaction_id": envelope["message"]["transaction_id"], "correlation_id": E.new_id(),
                    "search_response": results}
-        self._remember(envelope["message"]["transaction_id"], "search", message["correlation_id"])
+        self._remember(envelope["message"]["transaction_id"], "search", message["correlation_id"], results)
         response_head = self._response_header(role, C.ACTION_ON_SEARCH, head, count=len(results))
-        return self._reply_envelope(self._signed(response_head, message, profile_name, fault), fault)
+        return self._reply_envelope(self._signed(response_head, message, peer, fault), fault)
 
-    def _async_search(self, role, envelope, profile_name, fault):
+    def _async_search(self, role, envelope, peer, fault):
         reason = self._validate_request(envelope, C.ACTION_SEARCH, "search_request")
         if reason:
             return Reply.json(E.err(reason, "invalid request"))
@@ -457,14 +528,14 @@ class SimulatedRegistry:
         results = self._search_results(role, envelope, fault)
         message = {"transaction_id": envelope["message"]["transaction_id"], "correlation_id": correlation_id,
                    "search_response": results}
-        self._remember(message["transaction_id"], "search", correlation_id)
+        self._remember(message["transaction_id"], "search", correlation_id, results)
         head = self._response_header(role, C.ACTION_ON_SEARCH, envelope["header"], count=len(results))
-        self._callback_later(sender_uri, self._signed(head, message, profile_name, fault))
+        self._callback_later(sender_uri, self._signed(head, message, peer, fault))
         return Reply.json(E.ack(correlation_id))
 
     # subscriptions and notifications
 
-    def _subscribe(self, role, envelope, profile_name, fault):
+    def _subscribe(self, role, envelope, peer, fault):
         reason = self._validate_request(envelope, C.ACTION_SUBSCRIBE, "subscribe_request")
         if reason:
             return Reply.json(E.err(reason, "invalid request"))
@@ -480,7 +551,7 @@ class SimulatedRegistry:
             with self._lock:
                 self.subscriptions[code] = {"role": role, "event_type": criteria.get("reg_event_type"),
                                             "sender_uri": sender_uri, "subscriber": head.get("sender_id"),
-                                            "profile": profile_name}
+                                            "peer": peer}
             responses.append({"reference_id": item.get("reference_id"), "timestamp": E.timestamp(),
                               "status": "succ", "subscriptions": [
                                   {"code": code, "status": "subscribe", "timestamp": E.timestamp(),
@@ -489,10 +560,10 @@ class SimulatedRegistry:
                    "subscribe_response": responses}
         self._remember(message["transaction_id"], "subscribe", correlation_id)
         response_head = self._response_header(role, C.ACTION_ON_SUBSCRIBE, head, count=len(responses))
-        self._callback_later(sender_uri, self._signed(response_head, message, profile_name))
+        self._callback_later(sender_uri, self._signed(response_head, message, peer))
         return Reply.json(E.ack(correlation_id))
 
-    def _unsubscribe(self, role, envelope, profile_name, fault):
+    def _unsubscribe(self, role, envelope, peer, fault):
         message = envelope["message"]
         codes = message.get("subscription_codes")
         if not isinstance(codes, list) or not codes:
@@ -508,7 +579,7 @@ class SimulatedRegistry:
             response = {"transaction_id": message.get("transaction_id"), "correlation_id": correlation_id,
                         "timestamp": E.timestamp(), "status": "succ", "subscription_status": statuses}
             head = self._response_header(role, C.ACTION_ON_UNSUBSCRIBE, envelope["header"], count=len(statuses))
-            self._callback_later(sender_uri, self._signed(head, response, profile_name))
+            self._callback_later(sender_uri, self._signed(head, response, peer))
         return Reply.json(E.ack(correlation_id))
 
     def push_event(self, role, event_type, person, deliver_now=True):
@@ -530,7 +601,7 @@ class SimulatedRegistry:
             head = {"version": C.DCI_VERSION, "message_id": E.new_id(), "message_ts": E.timestamp(),
                     "action": C.ACTION_NOTIFY, "sender_id": self.sender_id(role),
                     "receiver_id": subscription["subscriber"], "total_count": 1, "is_msg_encrypted": False}
-            envelope = self._signed(head, message, subscription["profile"])
+            envelope = self._signed(head, message, subscription["peer"])
             if deliver_now:
                 delivered += self._post_callback(subscription["sender_uri"], envelope)
             else:
@@ -540,39 +611,51 @@ class SimulatedRegistry:
 
     # transaction status
 
-    def _remember(self, transaction_id, txn_type, correlation_id):
+    def _remember(self, transaction_id, txn_type, correlation_id, items=()):
+        """Keep what txn-status tells later: each item's reference_id and status, no records."""
+        statuses = [{"reference_id": item["reference_id"], "timestamp": item["timestamp"], "status": item["status"]}
+                    for item in items]
         with self._lock:
-            self.transactions[transaction_id] = {"txn_type": txn_type, "correlation_id": correlation_id}
+            self.transactions[transaction_id] = {"txn_type": txn_type, "correlation_id": correlation_id,
+                                                 "items": statuses}
 
     def _txn_status_message(self, envelope):
+        """The spec's TxnStatusResponse: txn_status holds the transaction's search_response statuses."""
         request = envelope["message"].get("txnstatus_request") or {}
-        known = self.transactions.get(request.get("attribute_value")) \
-            if request.get("attribute_type") == "transaction_id" else None
+        asked = request.get("attribute_value")
+        with self._lock:
+            known = self.transactions.get(asked) if request.get("attribute_type") == "transaction_id" else None
+        if known:
+            txn_status = {"transaction_id": asked, "correlation_id": known["correlation_id"],
+                          "search_response": known["items"]}
+        else:
+            txn_status = {"transaction_id": str(asked)[:99], "correlation_id": E.new_id(), "search_response": [
+                {"reference_id": request.get("reference_id") or E.new_id(), "timestamp": E.timestamp(),
+                 "status": C.STATUS_REJECTED, "status_reason_code": C.RJCT_REFERENCE_ID_INVALID}]}
         return {"transaction_id": envelope["message"].get("transaction_id"), "correlation_id": E.new_id(),
-                "txnstatus_response": {"txn_type": request.get("txn_type", "search"),
-                                       "txn_status": {"status": "succ" if known else "rjct",
-                                                      "reference_id": request.get("reference_id")}}}
+                "txnstatus_response": {"txn_type": known["txn_type"] if known else request.get("txn_type", "search"),
+                                       "txn_status": txn_status}}
 
-    def _sync_txn_status(self, role, envelope, profile_name, fault):
+    def _sync_txn_status(self, role, envelope, peer, fault):
         if role == "dr":
             return http_error(404, C.ERR_NOT_FOUND, "the disability registry has no txn status")
         reason = self._validate_request(envelope, C.ACTION_TXN_STATUS, None)
         head = self._response_header(role, C.ACTION_TXN_ON_STATUS, envelope["header"],
                                      C.STATUS_REJECTED if reason else C.STATUS_SUCCESS, reason, 1)
-        return self._reply_envelope(self._signed(head, self._txn_status_message(envelope), profile_name, fault),
+        return self._reply_envelope(self._signed(head, self._txn_status_message(envelope), peer, fault),
                                     fault)
 
-    def _async_txn_status(self, role, envelope, profile_name, fault):
+    def _async_txn_status(self, role, envelope, peer, fault):
         sender_uri = envelope["header"].get("sender_uri")
         if not sender_uri:
             return Reply.json(E.err("err.sender_uri.invalid", "sender_uri is required"))
         head = self._response_header(role, C.ACTION_TXN_ON_STATUS, envelope["header"], count=1)
-        self._callback_later(sender_uri, self._signed(head, self._txn_status_message(envelope), profile_name))
+        self._callback_later(sender_uri, self._signed(head, self._txn_status_message(envelope), peer))
         return Reply.json(E.ack())
 
     # IBR and DR special searches
 
-    def _special(self, role, envelope, profile_name, fault, action, criteria_key, list_key, status_key, answer):
+    def _special(self, role, envelope, peer, fault, action, criteria_key, list_key, status_key, answer):
         reason = self._validate_request(envelope, C.ACTION_SEARCH, None)
         message = envelope["message"]
         criteria = message.get(criteria_key)
@@ -593,20 +676,20 @@ class SimulatedRegistry:
                                      C.STATUS_REJECTED if reason else C.STATUS_SUCCESS, reason, len(items))
         response = {"transaction_id": message.get("transaction_id") or "unknown", "correlation_id": E.new_id(),
                     list_key: items}
-        return self._reply_envelope(self._signed(head, response, profile_name, fault), fault)
+        return self._reply_envelope(self._signed(head, response, peer, fault), fault)
 
-    def _sync_enrolled(self, role, envelope, profile_name, fault):
-        return self._special(role, envelope, profile_name, fault, "on-enrolled", "enrolled_criteria",
+    def _sync_enrolled(self, role, envelope, peer, fault):
+        return self._special(role, envelope, peer, fault, "on-enrolled", "enrolled_criteria",
                              "enrolled_response", "enrolled_status",
                              lambda found: "yes" if found else "no")
 
-    def _sync_disabled(self, role, envelope, profile_name, fault):
-        return self._special(role, envelope, profile_name, fault, "on-disabled", "disabled_criteria",
+    def _sync_disabled(self, role, envelope, peer, fault):
+        return self._special(role, envelope, peer, fault, "on-disabled", "disabled_criteria",
                              "disabled_response", "disabled_status",
                              lambda found: "yes" if found and any(
                                  score >= 3 for score in found[0].disability["scores"].values()) else "no")
 
-    def _sync_disability_details(self, role, envelope, profile_name, fault):
+    def _sync_disability_details(self, role, envelope, peer, fault):
         reason = self._validate_request(envelope, C.ACTION_SEARCH, None)
         message = envelope["message"]
         criteria = message.get("disabled_criteria") if isinstance(message.get("disabled_criteria"), dict) else {}
@@ -628,20 +711,20 @@ class SimulatedRegistry:
                                      C.STATUS_REJECTED if reason else C.STATUS_SUCCESS, reason, len(items))
         response = {"transaction_id": message.get("transaction_id") or "unknown", "correlation_id": E.new_id(),
                     "search_response": items}
-        return self._reply_envelope(self._signed(head, response, profile_name, fault), fault)
+        return self._reply_envelope(self._signed(head, response, peer, fault), fault)
 
     # callbacks
 
-    def _callback_later(self, url, envelope):
+    def _callback_later(self, url, signed):
         def send():
             time.sleep(self.callback_delay)
-            self._post_callback(url, envelope)
+            self._post_callback(url, signed)
 
         threading.Thread(target=send, name="dci-simulator-callback", daemon=True).start()
 
-    def _post_callback(self, url, envelope):
+    def _post_callback(self, url, signed):
         try:
-            response = httpx.post(url, json=envelope, timeout=10)
+            response = httpx.post(url, json=signed.envelope, headers=signed.http_headers, timeout=10)
             ok = response.status_code == 200 and response.json().get("message", {}).get("ack_status") == C.ACK
         except (httpx.HTTPError, ValueError) as error:
             _logger.warning("simulator callback to %s failed: %s", url, type(error).__name__)

@@ -1,7 +1,12 @@
 """Serve a SimulatedRegistry over HTTP on loopback.
 
-    python tools/dci_simulator.py --port 8900
-    # CRVS at http://127.0.0.1:8900/crvs, IBR at /ibr, DR at /dr
+    python tools/dci_simulator.py --port 8900 --client-key our_public_key.pem
+    # CRVS at http://127.0.0.1:8900/crvs, IBR at /ibr, DR at /dr;
+    # /openspp/crvs, /openg2p/crvs, ... play those peers
+
+Standalone, it verifies every signed request against the client keys given
+(PEM files, read again when an unknown kid arrives, or a JWKS URL) and
+refuses signatures it cannot check.
 
 In tests: ``with SimulatorServer(registry) as server: server.url("crvs")``.
 """
@@ -10,11 +15,14 @@ import argparse
 import logging
 import socket
 import threading
+from pathlib import Path
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from ..services.errors import DCIConfigurationError
+from ..services.signing import load_public_key, public_jwk
 from .population import Population
-from .registry import SimulatedRegistry
+from .registry import PEER_PROFILES, PEER_SPEC, SimulatedRegistry
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 
@@ -75,6 +83,24 @@ class SimulatorServer:
         self.stop()
 
 
+class KeyFiles:
+    """Client public keys from PEM files, by thumbprint; the files are read again for an unknown kid."""
+
+    def __init__(self, paths):
+        self.paths = [Path(path) for path in paths]
+        self.keys = {}
+
+    def __call__(self, kid):
+        if kid not in self.keys:
+            for path in self.paths:
+                try:
+                    key = load_public_key(path.read_bytes())
+                except (OSError, DCIConfigurationError):
+                    continue
+                self.keys[public_jwk(key)["kid"]] = key
+        return self.keys.get(kid)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Simulated DCI registries (CRVS, IBR, DR) on loopback")
     parser.add_argument("--host", default="127.0.0.1")
@@ -83,10 +109,18 @@ def main(argv=None):
     parser.add_argument("--client", action="append", default=[], metavar="ID:SECRET",
                         help="an OAuth2 client; with none, no token is required")
     parser.add_argument("--token-lifetime", type=int, default=3600)
+    parser.add_argument("--peer", choices=sorted(PEER_PROFILES), default=PEER_SPEC,
+                        help="the registry it plays under /<role> (spec, openspp or openg2p)")
+    parser.add_argument("--client-key", action="append", default=[], metavar="PEM_FILE",
+                        help="a client public key that request signatures are checked with")
+    parser.add_argument("--client-jwks-url", help="a client JWKS that request signatures are checked with")
+    parser.add_argument("--require-signature", action="store_true", help="refuse unsigned requests")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     clients = dict(client.split(":", 1) for client in args.client)
-    registry = SimulatedRegistry(Population(size=args.size), clients=clients, token_lifetime=args.token_lifetime)
+    registry = SimulatedRegistry(Population(size=args.size), clients=clients, token_lifetime=args.token_lifetime,
+                                 peer=args.peer, client_keys=KeyFiles(args.client_key),
+                                 client_jwks_url=args.client_jwks_url, require_signature=args.require_signature)
     server = SimulatorServer(registry, args.host, args.port)
     logging.getLogger(__name__).info("DCI simulator on %s: /crvs, /ibr, /dr", server.url())
     try:
