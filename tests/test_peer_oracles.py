@@ -225,6 +225,34 @@ class TestOpenSPPRefusals:
         with pytest.raises(openspp.PeerRejected, match="does not verify"):
             openspp.verify_request(body, pem("client_ed25519.pub.pem"), "ed25519", "openspp-client", now=vector["now"])
 
+    def test_async_callback_is_signed_over_the_header_as_sent(self):
+        vector = OPENSPP["ed25519"]
+        header = {
+            "version": "1.0.0",
+            "message_id": "9f0e",
+            "message_ts": "2025-01-15T10:31:00.123456+00:00",
+            "action": "on-search",
+            "status": "succ",
+            "sender_id": "openspp",
+            "receiver_id": "openspp-client",
+            "total_count": 1,
+        }
+        callback = openspp.sign_callback(
+            header, vector["response_message"], private_pem(vector["registry_public_key"]), "server-1",
+            created=vector["now"] - 5,
+        )
+        assert callback["header"] == header
+        key = pem(vector["registry_public_key"])
+        now = vector["now"]
+        assert openspp.verify_signature(callback["signature"], header, callback["message"], key, "ed25519", now)
+        assert openspp.verify_response(callback, key, "ed25519", now=now)["kidId"] == "openspp|server-1|ed25519"
+        rebuilt = openspp.CallbackHeader.model_validate(header).model_dump(mode="json", exclude_none=True)
+        with pytest.raises(openspp.PeerRejected, match="does not verify"):
+            openspp.verify_signature(callback["signature"], rebuilt, callback["message"], key, "ed25519", vector["now"])
+        callback["header"]["status"] = "rjct"
+        with pytest.raises(openspp.PeerRejected, match="does not verify"):
+            openspp.verify_response(callback, key, "ed25519", now=vector["now"])
+
     def test_deployed_openspp2_sends_rsa_responses_unsigned(self):
         vector = OPENSPP["rs256"]
         wire = openspp.sign_response(

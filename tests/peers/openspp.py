@@ -273,19 +273,34 @@ def sign_response(
     return envelope.model_dump(mode="json", exclude_unset=True, exclude_none=True)
 
 
+def sign_callback(header, message, private_key, key_id, sender_id="openspp", created=None):
+    """An async callback as OpenSPP2's transaction model sends it (on-search,
+    on-subscribe, on-unsubscribe, txn-on-status): ``header`` is a plain dict
+    (message_ts from ``datetime.now(UTC).isoformat()``, no completed_count, no
+    is_msg_encrypted) signed exactly as sent, with the server key (Ed25519)."""
+    signature = sign(header, message, private_key, sender_id, key_id, "ed25519", created)
+    return {"signature": signature, "header": header, "message": message}
+
+
 def verify_response(envelope, public_key, algorithm, now=None):
-    """Check an OpenSPP2 response the only way that works: rebuild the header as
-    the registry's model dumps it with exclude_none, then verify."""
-    try:
-        header = CallbackHeader.model_validate(envelope["header"])
-    except (ValidationError, KeyError, TypeError) as error:
-        raise PeerRejected(f"response header does not match DCICallbackHeader: {error}") from error
-    if not envelope.get("signature"):
+    """Accept an OpenSPP2 response or callback: async callbacks sign the header
+    as sent; sync responses sign it as DCICallbackHeader dumps it with
+    exclude_none, which the wire copy lacks. Tries both; returns the params."""
+    if not isinstance(envelope, dict) or not envelope.get("signature"):
         raise PeerRejected("response is unsigned")
-    signed_header = header.model_dump(mode="json", exclude_none=True)
-    params, _digest, _text = verify_signature(
-        envelope["signature"], signed_header, envelope.get("message"), public_key, algorithm, now
-    )
+    header = envelope.get("header")
+    message = envelope.get("message")
+    try:
+        params, _digest, _text = verify_signature(envelope["signature"], header, message, public_key, algorithm, now)
+        return params
+    except PeerRejected as error:
+        if error.reason != "signature does not verify":
+            raise
+    try:
+        rebuilt = CallbackHeader.model_validate(header).model_dump(mode="json", exclude_none=True)
+    except ValidationError as error:
+        raise PeerRejected(f"response header does not match DCICallbackHeader: {error}") from error
+    params, _digest, _text = verify_signature(envelope["signature"], rebuilt, message, public_key, algorithm, now)
     return params
 
 
