@@ -344,8 +344,12 @@ class CavageProfile:
         return f"(created): {created}\n(expires): {expires}\ndigest: {digest}"
 
     def signed_header(self, header, is_response):
-        """The header the digest covers."""
+        """The header the digest covers when we sign."""
         return header
+
+    def verified_headers(self, header, is_response):
+        """The forms of the header a valid signature may cover, tried in turn."""
+        yield header
 
     def key_id(self, sender_id, kid, algorithm):
         """The kidId naming our key: ``<sender_id>|<thumbprint>|<algorithm label>``."""
@@ -409,9 +413,16 @@ class CavageProfile:
         kid, public_key = _resolve_first(resolve_key, (key_id, f"{sender_id}|{key_id}|{algorithm}"))
         if self.algorithm_labels[key_algorithm(public_key)] != algorithm:
             raise _wrong_algorithm(algorithm, kid)
-        digest = self.digest(self.signed_header(envelope.get("header"), is_response), envelope.get("message"))
-        _verify_bytes(public_key, raw, self.signing_string(created, expires, digest).encode())
-        return VerifiedSignature(kid, created, expires)
+        message, mismatch = envelope.get("message"), None
+        for header in self.verified_headers(envelope.get("header"), is_response):
+            digest = self.digest(header, message)
+            try:
+                _verify_bytes(public_key, raw, self.signing_string(created, expires, digest).encode())
+            except DCISignatureError as error:
+                mismatch = mismatch or error
+                continue
+            return VerifiedSignature(kid, created, expires)
+        raise mismatch
 
 
 class OpenSPPProfile(CavageProfile):
@@ -422,6 +433,13 @@ class OpenSPPProfile(CavageProfile):
 
     def signed_header(self, header, is_response):
         return openspp_header(header, is_response)
+
+    def verified_headers(self, header, is_response):
+        """Requests: as OpenSPP dumps them. Its sync responses sign the dumped header too, but its
+        async callbacks sign the header as sent, so a response may match either."""
+        if is_response:
+            yield header
+        yield openspp_header(header, is_response)
 
 
 class OpenG2PProfile:

@@ -12,6 +12,11 @@ DEMO_SOURCES = [
     ("ibr_main", "Simulated IBR", "ns:org:RegistryType:IBR", "ibr"),
     ("dr_main", "Simulated Disability Registry", "ns:org:RegistryType:DR", "dr"),
 ]
+# The simulator playing an OpenSPP and an OpenG2P registry (role "<peer>/<role>"), set up as those need.
+PEER_SOURCES = [
+    ("crvs_openspp", "Simulated CRVS (as an OpenSPP registry)", "openspp", "ed25519"),
+    ("crvs_openg2p", "Simulated CRVS (as an OpenG2P registry)", "openg2p", "rsa"),
+]
 
 
 class DciDataSource(models.Model):
@@ -22,12 +27,16 @@ class DciDataSource(models.Model):
 
     @api.model
     def _spp_dci_demo_setup(self):
-        """Create the demo's signing key and the three data sources pointing at the built-in simulator."""
-        key = self.env["spp.dci.signing.key"].create({"name": "Demo signing key", "algorithm": "ed25519"})
-        key.action_generate()
-        key.action_activate()
+        """Create the demo's signing keys and the data sources pointing at the built-in simulator.
+
+        Three use the spec's signature; two more talk to the simulator playing
+        an OpenSPP registry (Ed25519) and an OpenG2P one (RS256, OpenG2P's default).
+        """
+        key = self._spp_dci_demo_key("Demo signing key", "ed25519")
+        rsa_key = self._spp_dci_demo_key("Demo RSA signing key (OpenG2P)", "rsa")
         base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
-        simulator_key = simulator_mount.registry().public_key_pem
+        simulator = simulator_mount.registry()
+        simulator_key = simulator.public_key_pem
         for code, name, registry_type, role in DEMO_SOURCES:
             if self.with_context(active_test=False).search([("code", "=", code)]):
                 continue
@@ -39,6 +48,27 @@ class DciDataSource(models.Model):
                 "our_callback_uri": f"{base_url}/dci/callback", "signing_key_id": key.id,
                 "registry_public_key": simulator_key, "signature_policy": "require", "timeout": 10,
             })
+        for code, name, peer, algorithm in PEER_SOURCES:
+            if self.with_context(active_test=False).search([("code", "=", code)]):
+                continue
+            role = f"{peer}/crvs"
+            self.create({
+                "name": name, "code": code, "registry_type": "ns:org:RegistryType:Civil", "dci_demo_role": role,
+                "base_url": f"{base_url}{PREFIX}/{role}", "auth_type": "oauth2",
+                "oauth2_client_id": DEMO_CLIENT_ID, "oauth2_client_secret": DEMO_CLIENT_SECRET,
+                "our_sender_id": "openspp.demo", "receiver_id": "crvs.simulator",
+                "our_callback_uri": f"{base_url}/dci/callback",
+                "signing_key_id": (rsa_key if algorithm == "rsa" else key).id, "signature_profile": peer,
+                "registry_public_key": simulator.public_key_pem_for(peer), "signature_policy": "require",
+                "timeout": 10,
+            })
+
+    @api.model
+    def _spp_dci_demo_key(self, name, algorithm):
+        key = self.env["spp.dci.signing.key"].create({"name": name, "algorithm": algorithm, "rsa_bits": "2048"})
+        key.action_generate()
+        key.action_activate()
+        return key
 
     @api.model
     def _spp_dci_demo_repoint(self, base_url):

@@ -42,12 +42,27 @@ class TestEnrollment(DemoCase):
 
     def test_setup(self):
         sources = self.env["spp.dci.data.source"].search([("dci_demo_role", "!=", False)])
-        self.assertEqual(sorted(sources.mapped("code")), ["crvs_main", "dr_main", "ibr_main"])
+        self.assertEqual(sorted(sources.mapped("code")),
+                         ["crvs_main", "crvs_openg2p", "crvs_openspp", "dr_main", "ibr_main"])
         self.assertTrue(all(source.signing_key_id.is_usable for source in sources))
         self.env["ir.config_parameter"].set_param("web.base.url", "http://demo.example:8069")
         crvs = sources.filtered(lambda source: source.code == "crvs_main")
         self.assertEqual(crvs.base_url, "http://demo.example:8069/dci_simulator/crvs")
         self.assertEqual(crvs.our_callback_uri, "http://demo.example:8069/dci/callback")
+        openg2p = sources.filtered(lambda source: source.code == "crvs_openg2p")
+        self.assertEqual(openg2p.base_url, "http://demo.example:8069/dci_simulator/openg2p/crvs")
+
+    def test_peer_sources_pass_test_connection(self):
+        """The demo's OpenSPP and OpenG2P data sources against the simulator playing each peer."""
+        for code in ("crvs_openspp", "crvs_openg2p"):
+            with self.subTest(code=code):
+                source = self.env["spp.dci.data.source"].get_by_code(code)
+                self.client_keys[source.signing_key_id.kid] = load_public_key(source.signing_key_id.public_key_pem)
+                notification = source.test_connection()
+                self.assertEqual(source.state, "active", source.last_error)
+                self.assertIn("Response signature: valid", notification["params"]["message"])
+                sent = self.sim.received[-1][2]
+                self.assertEqual("signature" in sent, code == "crvs_openspp")
 
     def test_verified_clear_approved_and_enrolled(self):
         request = self.checked("santos")
