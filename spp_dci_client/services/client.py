@@ -23,7 +23,7 @@ from . import envelope as E
 from .errors import DCIAuthenticationError, DCIConfigurationError, DCIError, DCISignatureError, _lt
 from .signing import get_profile
 from .transport import Transport
-from .verification import (  # noqa: F401 - the policies stay importable from here
+from .verification import (  # noqa: F401  pylint: disable=unused-import
     POLICY_IF_PRESENT,
     POLICY_OFF,
     POLICY_REQUIRE,

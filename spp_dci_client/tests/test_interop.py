@@ -141,7 +141,8 @@ class OpenG2PRegistry:
         content, signature = openg2p.sign_response(body, key_file(f"registry_{self.algorithm}.pem"),
                                                    OPENG2P_LABELS[self.algorithm], kid=f"registry-{self.algorithm}")
         if self.tamper:
-            content = content.replace("Zoë".encode(), b"Zoe")
+            body["message"]["correlation_id"] = "changed-in-transit"
+            content = json.dumps(body, ensure_ascii=False)
         return 200, content, {"Signature": signature}
 
 
@@ -252,6 +253,20 @@ class TestPeerOracles(TransactionCase):
         response = self.client(self.source("openspp", "rsa", "if_present")).search_by_id("BRN", "BR-2024-0042")
         self.assertEqual(response["signature"], "")
 
+    def test_a_tampered_signature_header_is_refused_when_signatures_are_optional(self):
+        genuine = OpenG2PRegistry("rsa")
+
+        def corrupted(path, request):
+            status, content, headers = genuine(path, request)
+            protected, _empty, signature = headers["Signature"].split(".")
+            flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
+            return status, content, {"Signature": f"{protected}..{flipped}"}
+
+        self.stand_in.responder = corrupted
+        with self.assertRaises(DCISignatureError) as refused:
+            self.client(self.source("openg2p", "rsa", "if_present")).search_by_id("BRN", "BR-1")
+        self.assertEqual(refused.exception.code, "err.signature.invalid")
+
     def test_a_signature_in_the_other_place_is_never_ignored(self):
         """A Signature header a spec or OpenSPP source does not expect, or a body signature an OpenG2P source
         does not expect, is an error under if_present too; only "off" skips them."""
@@ -343,21 +358,22 @@ class TestPeerCallbacks(CallbackCase):
                 results = self.env["spp.dci.transaction"]._wait_for_callbacks([ack["transaction_id"]], 10)
                 self.assertEqual(results[ack["transaction_id"]][0], "done", results)
 
-    def test_tampered_signature_header_on_a_callback_is_refused(self):
-        source = self.peer_source("openg2p")
+    def test_tampered_or_missing_signature_header_on_a_callback_is_refused(self):
         with self.allow_requests(all_requests=True):
-            with DCIClient(source, self.env) as client:
+            with DCIClient(self.peer_source("openg2p"), self.env) as client:
                 ack = client.search_async("idtype-value", {"type": "BRN", "value": "BR-2024-0042"})
-            message = {"transaction_id": ack["transaction_id"], "correlation_id": "c", "search_response": []}
-            head = {"version": "1.0.0", "message_id": str(uuid.uuid4()), "message_ts": datetime.now(UTC).isoformat(),
-                    "action": "on-search", "status": "succ", "sender_id": "crvs.simulator",
-                    "receiver_id": "openspp.test", "total_count": 1}
-            signed = get_profile("openg2p").sign_envelope(head, message, self.sim.rsa_signer, "crvs.simulator")
-            body = dict(signed.envelope, message=dict(message, correlation_id="forged"))
-            response = self.url_open("/dci/callback", data=json.dumps(body),
-                                     headers={"Content-Type": "application/json", **signed.http_headers})
-            self.assertEqual(response.status_code, 401)
-            self.assertEqual(response.json()["errors"][0]["code"], "err.signature.invalid")
-            unsigned = self.url_open("/dci/callback", data=json.dumps(signed.envelope),
-                                     headers={"Content-Type": "application/json"})
-            self.assertEqual(unsigned.json()["errors"][0]["code"], "err.signature.missing")
+            self.env["spp.dci.transaction"]._wait_for_callbacks([ack["transaction_id"]], 10)
+        message = {"transaction_id": ack["transaction_id"], "correlation_id": "c", "search_response": []}
+        head = {"version": "1.0.0", "message_id": str(uuid.uuid4()), "message_ts": datetime.now(UTC).isoformat(),
+                "action": "on-search", "status": "succ", "sender_id": "crvs.simulator", "receiver_id": "openspp.test",
+                "total_count": 1}
+        signed = get_profile("openg2p").sign_envelope(head, message, self.sim.rsa_signer, "crvs.simulator")
+        forged = dict(signed.envelope, message=dict(message, correlation_id="forged"))
+        response = self.url_open("/dci/callback", data=json.dumps(forged),
+                                 headers={"Content-Type": "application/json", **signed.http_headers})
+        self.assertEqual((response.status_code, response.json()["errors"][0]["code"]),
+                         (401, "err.signature.invalid"))
+        unsigned = self.url_open("/dci/callback", data=json.dumps(signed.envelope),
+                                 headers={"Content-Type": "application/json"})
+        self.assertEqual((unsigned.status_code, unsigned.json()["errors"][0]["code"]),
+                         (401, "err.signature.missing"))

@@ -63,7 +63,7 @@ class TestCRVSService(DCICase):
             CRVSService(self.env, "not_civil")
 
     def test_older_birthdate_spelling(self):
-        registry = SimulatedRegistry(population(), record_spelling="birthdate")
+        registry = SimulatedRegistry(population(), record_spelling="birthdate", client_keys=self.client_keys)
         with SimulatorServer(registry) as server:
             self.make_data_source(code="crvs_old", base_url=server.url("crvs"), auth_type="none")
             birth = self.service("crvs_old").verify_birth("BRN", "BR-2024-0042")
