@@ -267,10 +267,9 @@ class TestReliability(DemoCase):
         tried += 1
         with self.subTest(callback="duplicate"):
             self.assertEqual(transaction.state, "done")
-            signed = self.sim._signed(dict(head, message_id=E.new_id()), dict(message, search_response=[]),
-                                      "dci_cavage")
-            response = self.url_open("/dci/callback", data=json.dumps(signed),
-                                     headers={"Content-Type": "application/json"})
+            signed = self.sim._signed(dict(head, message_id=E.new_id()), dict(message, search_response=[]), "spec")
+            response = self.url_open("/dci/callback", data=json.dumps(signed.envelope),
+                                     headers={"Content-Type": "application/json", **signed.http_headers})
             self.assertEqual(response.json()["message"]["error"]["code"], "rjct.message_id.duplicate")
             handled += 1
         transaction.invalidate_recordset()
