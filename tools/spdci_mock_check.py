@@ -3,9 +3,11 @@ registry and report which ones its OpenAPI validation accepts.
 
 The mock is not part of this repository and this script downloads nothing:
 check out github.com/OpenSPP/spdci-compliance, `npm ci`, then start one mock
-per registry type on loopback (PORT, DOMAIN=crvs|ibr|dr, node
-common/mock-server/server.mjs). Then, in an Odoo shell on a database with the
-addons installed:
+per registry type (PORT, DOMAIN=crvs|ibr|dr, node common/mock-server/server.mjs).
+The mock listens on 0.0.0.0 and has no host setting: keep it on loopback, e.g.
+with a `node --import` preload that rewrites the host given to
+net.Server.prototype.listen. Then, in an Odoo shell on a throwaway database with
+the addons installed:
 
     MOCK_CRVS=http://127.0.0.1:3401 MOCK_IBR=http://127.0.0.1:3402 MOCK_DR=http://127.0.0.1:3403 \
         odoo-bin shell -d DB --addons-path ... < tools/spdci_mock_check.py
@@ -16,7 +18,7 @@ client may refuse the mock's canned answers; only the request matters here.
 The mock records every request with its validation result
 (GET /admin/requests); the report prints one line per request kind, then the
 validation errors. It commits a signing key and a data source per registry
-type (the client logs through its own cursor): use a throwaway database.
+type (the client logs through its own cursor).
 """
 
 import json
