@@ -11,7 +11,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
 from peers import openg2p, openspp
 
 PEERS = Path(__file__).resolve().parent / "peers"
@@ -429,6 +430,11 @@ class TestOpenG2PRefusals:
         header = self.verify()
         assert "iat" not in header
         assert "exp" not in header
+        protected = openg2p.b64url(json.dumps({"alg": "RS256", "exp": 1, "iat": 1, "typ": "JWT"}).encode())
+        key = serialization.load_pem_private_key(private_pem(self.vector["client_public_key"]).encode(), None)
+        data = openg2p.signing_input(protected, self.vector["canonical_body"].encode())
+        raw = key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        assert self.verify(signature=f"{protected}..{openg2p.b64url(raw)}")["exp"] == 1
 
     @pytest.mark.parametrize("signature", ["", "abc", "a.b", "a.b.c.d"])
     def test_malformed_signature_header(self, signature):
