@@ -3,7 +3,7 @@ import re
 import time
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import ValidationError
 
 from ..services import constants as C
 from ..services import envelope as E
@@ -11,6 +11,7 @@ from ..services import secrets
 from ..services.client import DEFAULT_RECORD_TYPE, POLICY_OFF, POLICY_REQUIRE, SIGNATURE_POLICIES, DCIClient
 from ..services.config import ClientConfig, OAuth2Settings
 from ..services.errors import DCIConfigurationError, DCIError
+from ..services.freshness import verify_signature
 from ..services.keys import JWKSKeys, NoKeys, StaticKeys
 from ..services.oauth import STYLE_POST, STYLES
 from ..services.signing import PROFILE_CAVAGE, PROFILES
@@ -198,17 +199,18 @@ class DciDataSource(models.Model):
 
     @api.model
     def get_by_code(self, code):
-        """The active data source with this code; UserError naming the code if there is none.
+        """The active data source with this code; DCIConfigurationError naming the code if there is none.
 
         Any user may look a data source up to use a service; reading or
         changing it stays with DCI administrators (services read the settings
         they need with sudo, in _get_client_config).
         """
         if not isinstance(code, str) or not code:
-            raise UserError(self.env._("A data source code (a non-empty string) is required, got %r.", code))
+            raise DCIConfigurationError(self.env._("A data source code (a non-empty string) is required, got %r.",
+                                                   code))
         data_source = self.sudo().search([("code", "=", code)], limit=1).with_env(self.env)
         if not data_source:
-            raise UserError(self.env._(
+            raise DCIConfigurationError(self.env._(
                 "No active DCI data source has the code %r. Create one under Settings > DCI > Data Sources.", code,
             ))
         return data_source
@@ -348,7 +350,7 @@ class DciDataSource(models.Model):
             if config.signature_policy == POLICY_OFF:
                 steps.append((True, self.env._("Response signature: not checked (policy: not verified).")))
             elif envelope.get("signature") or config.signature_policy == POLICY_REQUIRE:
-                verified = client.profile.verify(envelope, client.keys.resolve)
+                verified = verify_signature(client.profile, envelope, client.keys.resolve)
                 steps.append((True, self.env._("Response signature: valid (key %s).", verified.kid)))
             else:
                 steps.append((True, self.env._("Response signature: the registry did not sign.")))
