@@ -106,7 +106,7 @@ class SimulatedRegistry:
         self.subscriptions = {}
         self.stats = {"token_requests": 0, "requests": 0, "callbacks_sent": 0, "callbacks_failed": 0}
         self._lock = threading.Lock()
-        self._last_message_ids = {}
+        self._last_envelopes = {}
         self._jwks_cache = {}
 
     @property
@@ -306,9 +306,9 @@ class SimulatedRegistry:
     def _signed(self, head, message, profile_name, fault=None):
         envelope = {"header": head, "message": message}
         kind = fault.kind if fault else None
-        if kind == "replay" and head["sender_id"] in self._last_message_ids:
-            head["message_id"] = self._last_message_ids[head["sender_id"]]
-        self._last_message_ids[head["sender_id"]] = head["message_id"]
+        if kind == "replay" and head["sender_id"] in self._last_envelopes:
+            return self._last_envelopes[head["sender_id"]]
+        self._last_envelopes[head["sender_id"]] = envelope
         if kind == "no_signature":
             return envelope
         if kind == "unknown_kid":
