@@ -33,7 +33,7 @@ CALLBACK_ACTIONS = (C.ACTION_ON_SEARCH, C.ACTION_ON_SUBSCRIBE, C.ACTION_ON_UNSUB
 class DciCallbackController(http.Controller):
 
     @http.route(["/dci/callback", "/dci/callback/registry/<path:action_path>"], type="http", auth="public",
-                methods=["POST"], csrf=False, save_session=False, max_content_length=MAX_CALLBACK_BYTES)
+                methods=["POST"], csrf=False, save_session=False)
     def dci_callback(self, action_path=None, **kwargs):
         address = request.httprequest.remote_addr or "unknown"
         throttle = request.env["spp.dci.callback.throttle"].sudo()
@@ -77,7 +77,9 @@ class DciCallbackController(http.Controller):
         """The body, refused before reading when declared too large and while streaming when it grows too large.
 
         Kept in the WSGI environ: when Odoo retries the request after a
-        serialization failure, the stream has already been read.
+        serialization failure, the stream has already been read. (The route
+        sets no max_content_length: werkzeug would then read and discard a
+        body declared too large before refusing it.)
         """
         environ = request.httprequest.environ
         if BODY_KEY in environ:

@@ -19,5 +19,6 @@ def data_source_for(env, code, registry_type):
     """The active data source with this code; DCIConfigurationError unless it serves ``registry_type``."""
     data_source = env["spp.dci.data.source"].get_by_code(code)
     if data_source.sudo().registry_type != registry_type:
-        raise DCIConfigurationError(env._("Data source %(code)s is not a %(kind)s registry.", code=code, kind=registry_type))
+        raise DCIConfigurationError(env._("Data source %(code)s is not a %(kind)s registry.", code=code,
+                                          kind=registry_type))
     return data_source

@@ -168,10 +168,10 @@ class _DeadlineStream(httpcore.NetworkStream):
     def __init__(self, stream):
         self._stream = stream
 
-    def read(self, max_bytes, timeout=None):
+    def read(self, max_bytes, timeout=None):  # pylint: disable=method-required-super
         return self._stream.read(max_bytes, _deadline.clamp(timeout, httpcore.ReadTimeout))
 
-    def write(self, buffer, timeout=None):
+    def write(self, buffer, timeout=None):  # pylint: disable=method-required-super
         self._stream.write(buffer, _deadline.clamp(timeout, httpcore.WriteTimeout))
 
     def close(self):
