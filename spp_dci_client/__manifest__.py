@@ -12,6 +12,7 @@
         "security/security.xml",
         "security/ir.model.access.csv",
         "views/data_source_views.xml",
+        "views/data_source_callback_views.xml",
         "views/signing_key_views.xml",
         "views/transaction_views.xml",
         "views/res_partner_views.xml",

@@ -4,7 +4,7 @@ import time
 from urllib.parse import urlsplit
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import ValidationError
 
 from ..services import constants as C
 from ..services import envelope as E
@@ -205,17 +205,18 @@ class DciDataSource(models.Model):
 
     @api.model
     def get_by_code(self, code):
-        """The active data source with this code; UserError naming the code if there is none.
+        """The active data source with this code; DCIConfigurationError naming the code if there is none.
 
         Any user may look a data source up to use a service; reading or
         changing it stays with DCI administrators (services read the settings
         they need with sudo, in _get_client_config).
         """
         if not isinstance(code, str) or not code:
-            raise UserError(self.env._("A data source code (a non-empty string) is required, got %r.", code))
+            raise DCIConfigurationError(self.env._("A data source code (a non-empty string) is required, got %r.",
+                                                   code))
         data_source = self.sudo().search([("code", "=", code)], limit=1).with_env(self.env)
         if not data_source:
-            raise UserError(self.env._(
+            raise DCIConfigurationError(self.env._(
                 "No active DCI data source has the code %r. Create one under Settings > DCI > Data Sources.", code,
             ))
         return data_source

@@ -2,6 +2,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..services import secrets
+from ..services.errors import DCIConfigurationError
 from ..services.signing import (
     ALGORITHM_ED25519,
     ALGORITHMS,
@@ -87,8 +88,8 @@ class DciSigningKey(models.Model):
         if not self.is_usable:
             reason = self.env._("revoked") if self.state == "revoked" else (
                 self.env._("expired") if self.state == "active" else self.env._("not active"))
-            raise UserError(self.env._("Signing key %(name)s is %(reason)s and cannot sign messages.",
-                                       name=self.name, reason=reason))
+            raise DCIConfigurationError(self.env._("Signing key %(name)s is %(reason)s and cannot sign messages.",
+                                                   name=self.name, reason=reason))
         return Signer.from_pem(secrets.decrypt(self.sudo().private_key_stored))
 
     @api.model

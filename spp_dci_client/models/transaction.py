@@ -91,39 +91,43 @@ class DciTransaction(models.Model):
         return json.loads(secrets.decrypt(stored)) if stored else None
 
     @api.model
-    def _receive_callback(self, envelope, authenticate):
+    def _receive_callback(self, envelope, callback_token=None, http_signature=None):
         """Accept one callback envelope; return the correlation id to acknowledge.
 
-        ``authenticate(data_source, envelope)`` raises DCICallbackRefused when
-        the registry's signature is not accepted. It runs before anything is
-        looked at beyond the ids, so an unsigned message learns nothing.
+        The data source's registry must have signed it (in the body, or in
+        ``http_signature``, the HTTP Signature header), or ``callback_token``
+        must be the token we issued (see spp.dci.data.source
+        _authenticate_callback); that is checked before anything is looked at
+        beyond the ids, so an unauthenticated message learns nothing. The
+        transaction row is locked while the callback is applied, so two
+        workers cannot both apply one.
         """
         head, message = envelope["header"], envelope["message"]
         if head["action"] == C.ACTION_NOTIFY:
             data_source = self.env["spp.dci.data.source"].sudo().search(
-                [("receiver_id", "=", head.get("sender_id") or False)], limit=1)
+                [("receiver_id", "=", _callback_id(head, "sender_id"))], limit=1)
             if not data_source:
                 raise DCICallbackRefused("The sender is not a configured registry.", C.ERR_SENDER_ID_INVALID)
-            authenticate(data_source, envelope)
+            data_source._authenticate_callback(envelope, callback_token, http_signature)
             transaction = self.sudo().create({
                 "data_source_id": data_source.id,
                 "direction": "in",
                 "action": head["action"],
-                "transaction_id": message.get("transaction_id"),
+                "transaction_id": _callback_id(message, "transaction_id"),
                 "state": "done",
                 "callback_date": fields.Datetime.now(),
             })
         else:
             transaction = self.sudo().search([
-                ("transaction_id", "=", message.get("transaction_id") or False),
+                ("transaction_id", "=", _callback_id(message, "transaction_id")),
                 ("direction", "=", "out"),
                 ("data_source_id", "!=", False),
             ], limit=1)
             if not transaction:
                 raise DCICallbackRefused("No transaction of ours has this transaction_id.", C.ERR_NOT_FOUND)
             data_source = transaction.data_source_id
-            authenticate(data_source, envelope)
-            if transaction.state != "pending":
+            data_source._authenticate_callback(envelope, callback_token, http_signature)
+            if transaction._lock_state() != "pending":
                 raise DCICallbackRefused("This transaction was already answered.", C.RJCT_MESSAGE_ID_DUPLICATE)
             if head["action"] == C.ACTION_ON_SEARCH:
                 try:
@@ -136,7 +140,18 @@ class DciTransaction(models.Model):
         _logger.info("DCI callback %s for transaction %s of %s accepted", head["action"],
                      transaction.transaction_id, data_source.code)
         transaction._handle_callback(data_source, envelope)
-        return transaction.correlation_id or head.get("message_id")
+        return transaction.correlation_id or head["message_id"]
+
+    def _lock_state(self):
+        """The row's state, read under a row lock held until the transaction ends.
+
+        A worker that applied a callback first and committed makes this raise
+        a serialization failure (REPEATABLE READ), on which Odoo retries the
+        request, which then sees the state it left.
+        """
+        self.ensure_one()
+        self.env.cr.execute(SQL("SELECT state FROM spp_dci_transaction WHERE id = %s FOR UPDATE", self.id))
+        return self.env.cr.fetchone()[0]
 
     def _handle_callback(self, data_source, envelope):
         """Hook for other addons: act on an accepted callback (notify events, subscriptions)."""
@@ -169,6 +184,14 @@ class DciTransaction(models.Model):
             "spp_dci_client.message_log_retention_days", DEFAULT_RETENTION_DAYS))
         limit = fields.Datetime.now() - timedelta(days=days)
         self.sudo().search([("create_date", "<", limit)]).unlink()
+
+
+def _callback_id(values, name):
+    """An id of a callback (transaction_id, sender_id) as a plain, printable string, or a refusal."""
+    value = values.get(name)
+    if not isinstance(value, str) or not value or len(value) > E.MAX_TRANSACTION_ID or not value.isprintable():
+        raise DCICallbackRefused(f"The {name} is not a valid id.", C.ERR_REQUEST_BAD)
+    return value
 
 
 LOG_COLUMNS = ("data_source_id", "direction", "action", "transaction_id", "correlation_id", "reference_ids",

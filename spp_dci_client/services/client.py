@@ -12,15 +12,13 @@ spp.dci.oauth.token) and every message is logged in spp.dci.transaction.
 """
 
 import logging
-import threading
 import time
-from collections import OrderedDict
 
 from odoo.api import Environment
 
 from . import constants as C
 from . import envelope as E
-from .errors import DCIAuthenticationError, DCIConfigurationError, DCIError, DCISignatureError, _lt
+from .errors import DCIAuthenticationError, DCIConfigurationError, DCIError, DCISignatureError, _lt, registry_text
 from .signing import get_profile
 from .transport import Transport
 from .verification import (  # noqa: F401  pylint: disable=unused-import
@@ -34,39 +32,6 @@ from .verification import (  # noqa: F401  pylint: disable=unused-import
 _logger = logging.getLogger(__name__)
 
 DEFAULT_RECORD_TYPE = "ns:org:RegistryRecordType:Person"
-
-
-class ReplayGuard:
-    """Remembers the message_ids of accepted responses for the signature lifetime."""
-
-    def __init__(self, window=360):
-        self.window = window
-        self._seen = OrderedDict()
-        self._lock = threading.Lock()
-
-    def check(self, message_id):
-        if not message_id:
-            return
-        now = time.monotonic()
-        with self._lock:
-            # Entries are added in expiry order: expired ones are at the front.
-            while self._seen and next(iter(self._seen.values())) <= now:
-                self._seen.popitem(last=False)
-            if message_id in self._seen:
-                raise DCISignatureError(
-                    _lt("The registry sent a message_id it had already used (replayed response)."),
-                    code=C.RJCT_MESSAGE_ID_DUPLICATE,
-                )
-            self._seen[message_id] = now + self.window
-
-
-_replay_guards = {}
-_replay_guards_lock = threading.Lock()
-
-
-def _replay_guard(key):
-    with _replay_guards_lock:
-        return _replay_guards.setdefault(key, ReplayGuard())
 
 
 class DCIClient:
@@ -97,7 +62,6 @@ class DCIClient:
             max_response_bytes=self.config.max_response_bytes,
             retry=retry or self.config.retry,
         )
-        self._replay = _replay_guard((env.cr.dbname, self.config.data_source_id))
 
     def close(self):
         self.transport.close()
@@ -298,7 +262,7 @@ class DCIClient:
         try:
             response = self._post_signed(path, action, message, total_count=len(reference_ids) or 1)
             envelope = E.check_envelope(response.json())
-            self._verify(envelope, response.headers.get("signature"))
+            self._verify(envelope, response.headers.get("signature"), transaction_id)
             result = envelope
             if list_key:
                 result = envelope, E.check_response_items(envelope, list_key, reference_ids, strict=strict)
@@ -314,7 +278,7 @@ class DCIClient:
                               reference_ids=reference_ids)
         try:
             response = self._post_signed(path, action, message, total_count=len(reference_ids) or 1,
-                                         sender_uri=sender_uri)
+                                         sender_uri=sender_uri, idempotent=False)
             ack = E.check_ack(response.json())
         except DCIError as error:
             self._finish_log(log, "error", error=error)
@@ -323,19 +287,25 @@ class DCIClient:
                          correlation_id=ack["message"].get("correlation_id"))
         return ack
 
-    def _post_signed(self, path, action, message, total_count, sender_uri=None):
-        """POST the message; on a 401 with OAuth2, renew the token once and send a new message."""
+    def _post_signed(self, path, action, message, total_count, sender_uri=None, idempotent=True):
+        """POST the message; on a 401 with OAuth2, renew the token once and send a new message.
+
+        Requests that are not ``idempotent`` (async search, subscribe,
+        unsubscribe: a repeat would start a second search or subscription) are
+        sent again only when the registry cannot have received them; a 401
+        means it refused them.
+        """
         token = self._token()
         try:
-            return self._post_once(path, action, message, total_count, sender_uri, token)
+            return self._post_once(path, action, message, total_count, sender_uri, token, idempotent=idempotent)
         except DCIAuthenticationError as error:
-            if self.config.auth_type != "oauth2" or error.http_status != 401:
+            if self.config.auth_type != "oauth2" or error.response_status != 401:
                 raise
             _logger.info("DCI %s: 401 from %s, renewing the token", self.config.code, path)
             token = self._token(rejected=token)
-            return self._post_once(path, action, message, total_count, sender_uri, token)
+            return self._post_once(path, action, message, total_count, sender_uri, token, idempotent=idempotent)
 
-    def _post_once(self, path, action, message, total_count, sender_uri, token):
+    def _post_once(self, path, action, message, total_count, sender_uri, token, idempotent=True):
         def build():
             head = E.header(action, sender_id=self.config.sender_id, receiver_id=self.config.receiver_id,
                             total_count=total_count, sender_uri=sender_uri)
@@ -350,7 +320,7 @@ class DCIClient:
                 headers["Authorization"] = f"Bearer {token}"
             return E.json_bytes(envelope), headers
 
-        return self.transport.post(path, build)
+        return self.transport.post(path, build, idempotent=idempotent)
 
     def _token(self, rejected=None):
         if self.config.auth_type == "bearer":
@@ -359,13 +329,21 @@ class DCIClient:
             return self.tokens.get(self.transport, rejected=rejected)
         return None
 
-    def _verify(self, envelope, http_signature):
-        """Check the response's signature per the data source's policy; returns the VerifiedSignature or None."""
-        verified = check_registry_signature(self.config.signature_policy, self.profile, envelope, http_signature,
-                                            self.keys.resolve)
-        if verified:
-            self._replay.check(envelope["header"].get("message_id"))
-        return verified
+    def _verify(self, envelope, http_signature, transaction_id):
+        """Check the signature as the policy says, and that the response answers this request.
+
+        A response names our transaction_id, a fresh uuid4, inside what is
+        signed: a signed response recorded earlier (or sent to another worker,
+        before a restart, for another request) cannot answer this one. That
+        binding is the replay guard of responses, and needs no shared state.
+        """
+        check_registry_signature(self.config.signature_policy, self.profile, envelope, http_signature,
+                                 self.keys.resolve)
+        if envelope["message"].get("transaction_id") != transaction_id:
+            raise DCISignatureError(
+                _lt("The response answers another request than this one (a replayed or misrouted response)."),
+                code=C.RJCT_MESSAGE_ID_DUPLICATE,
+            )
 
     # message log
 
@@ -385,10 +363,10 @@ class DCIClient:
         values = dict(
             log,
             state=state,
-            http_status=http_status or (error.http_status if error else None),
-            reason_code=getattr(error, "code", None) if error else head.get("status_reason_code"),
+            http_status=http_status or (error.response_status if error else None),
+            reason_code=registry_text(error.code if error else head.get("status_reason_code")),
             error_type=type(error).__name__ if error else None,
-            correlation_id=correlation_id or (envelope or {}).get("message", {}).get("correlation_id"),
+            correlation_id=registry_text(correlation_id or (envelope or {}).get("message", {}).get("correlation_id")),
             duration_ms=duration_ms,
         )
         _logger.info("DCI %s %s %s: %s in %d ms%s", self.config.code, log["action"], log["transaction_id"], state,

@@ -325,7 +325,7 @@ def check_response_items(envelope, list_key, reference_ids, strict=True):
     by_reference = {}
     for item in items:
         reference_id = item.get("reference_id") if isinstance(item, dict) else None
-        if reference_id not in expected or reference_id in by_reference:
+        if not isinstance(reference_id, str) or reference_id not in expected or reference_id in by_reference:
             raise DCIProtocolError(
                 _lt("The registry answered with a reference_id that matches no request item."),
                 code=C.RJCT_REFERENCE_ID_INVALID,

@@ -5,10 +5,13 @@ UI. Messages carry ids, codes and HTTP statuses, never payloads, personal data
 or secrets, and are translated when they are displayed.
 """
 
+import re
+
 from odoo.exceptions import UserError
 from odoo.tools.translate import LazyTranslate
 
 _lt = LazyTranslate(__name__, default_lang="en_US")
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd]")
 
 
 class DCIError(UserError):
@@ -16,13 +19,15 @@ class DCIError(UserError):
 
     :param message: a (lazily translated) message for the user
     :param code: the DCI reason or error code, when the registry gave one
-    :param http_status: the HTTP status of the response, when there was one
+    :param response_status: the HTTP status of the registry's response, when
+        there was one (not ``http_status``: Odoo answers a UserError with that
+        attribute as the status of our own HTTP response)
     """
 
-    def __init__(self, message, code=None, http_status=None):
-        super().__init__(str(message))
+    def __init__(self, message, code=None, response_status=None):
+        super().__init__(_UNPRINTABLE.sub("?", str(message)))
         self.code = code
-        self.http_status = http_status
+        self.response_status = response_status
 
 
 class DCIConfigurationError(DCIError):
@@ -49,8 +54,8 @@ class DCIRejectedError(DCIError):
     is kept in ``registry_message`` and not shown, as it may echo personal data.
     """
 
-    def __init__(self, message, code=None, http_status=None, reference_id=None, registry_message=None):
-        super().__init__(message, code=code, http_status=http_status)
+    def __init__(self, message, code=None, response_status=None, reference_id=None, registry_message=None):
+        super().__init__(message, code=code, response_status=response_status)
         self.reference_id = reference_id
         self.registry_message = registry_message
 
@@ -63,8 +68,10 @@ class DCIProtocolError(DCIError):
     """The response is not a well-formed DCI message (JSON, shape, ids)."""
 
 
-def rejected(code, registry_message=None, http_status=None, reference_id=None):
+def rejected(code, registry_message=None, response_status=None, reference_id=None):
     """A DCIRejectedError whose message names the reason code and the item."""
+    code, registry_message = registry_text(code), registry_text(registry_message, MAX_MESSAGE_LENGTH)
+    reference_id = registry_text(reference_id)
     if reference_id:
         text = _lt(
             "The registry rejected request item %(ref)s with reason code %(code)s.",
@@ -76,14 +83,30 @@ def rejected(code, registry_message=None, http_status=None, reference_id=None):
     return DCIRejectedError(
         text,
         code=code,
-        http_status=http_status,
+        response_status=response_status,
         reference_id=reference_id,
         registry_message=registry_message,
     )
 
 
 class DCICallbackRefused(DCIError):
-    """We refuse an incoming callback; code and http_status go back to the registry."""
+    """We refuse an incoming callback; code and response_status go back to the registry."""
 
-    def __init__(self, message, code, http_status=200):
-        super().__init__(message, code=code, http_status=http_status)
+    def __init__(self, message, code, response_status=200):
+        super().__init__(message, code=code, response_status=response_status)
+
+
+MAX_CODE_LENGTH = 100
+MAX_MESSAGE_LENGTH = 500
+
+
+def registry_text(value, limit=MAX_CODE_LENGTH):
+    """Text from a registry made safe for a log line or the UI; None unless it is a string.
+
+    Control characters (a newline would start a forged log line), surrogates
+    and the like become "?", and the text is cut at ``limit`` characters.
+    """
+    if not isinstance(value, str):
+        return None
+    text = _UNPRINTABLE.sub("?", value[:limit + 1])
+    return text[:limit] + "…" if len(text) > limit else text

@@ -5,6 +5,7 @@ module only asks the authorization server.
 """
 
 import base64
+import math
 import time
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -19,6 +20,7 @@ STYLES = [
     (STYLE_BASIC, "HTTP Basic authentication (client_secret_basic)"),
 ]
 DEFAULT_LIFETIME = 300
+MAX_LIFETIME = 3600
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,8 @@ def request_token(transport, token_url, client_id, client_secret, scope=None, st
     except DCIRejectedError as error:
         raise DCIAuthenticationError(
             _lt("The token endpoint refused the request (HTTP %(status)s, %(code)s).",
-                status=error.http_status, code=error.code),
-            code=error.code, http_status=error.http_status,
+                status=error.response_status, code=error.code),
+            code=error.code, response_status=error.response_status,
         ) from error
     try:
         data = response.json()
@@ -55,9 +57,17 @@ def request_token(transport, token_url, client_id, client_secret, scope=None, st
     token_type = str(data.get("token_type", "bearer")).lower()
     if not isinstance(access_token, str) or not access_token or token_type != "bearer":  # noqa: S105
         raise DCIAuthenticationError(_lt("The token endpoint did not return a bearer access token."))
-    expires_in = data.get("expires_in", DEFAULT_LIFETIME)
-    try:
+    return Token(access_token, requested_at + token_lifetime(data.get("expires_in")))
+
+
+def token_lifetime(expires_in):
+    """Seconds to trust a token: its expires_in, capped at MAX_LIFETIME (DEFAULT_LIFETIME when unusable).
+
+    The cap bounds how long a token the server meant to revoke, or a bogus
+    expires_in (10**18), keeps being used.
+    """
+    if isinstance(expires_in, str) and expires_in.strip().isdigit():
         expires_in = int(expires_in)
-    except (TypeError, ValueError):
-        expires_in = DEFAULT_LIFETIME
-    return Token(access_token, requested_at + max(expires_in, 0))
+    if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)) or not math.isfinite(expires_in):
+        return DEFAULT_LIFETIME
+    return min(max(int(expires_in), 0), MAX_LIFETIME)

@@ -51,7 +51,9 @@ PROFILES = [
 
 SIGNATURE_LIFETIME = 300
 CLOCK_SKEW = 60
-MAX_SIGNATURE_LIFETIME = 3600
+# A message is remembered (replay guard) for as long as its signature is
+# valid: a longer lifetime is refused rather than remembered for years.
+MAX_SIGNATURE_LIFETIME = 600
 MIN_RSA_BITS = 2048
 
 

@@ -3,27 +3,40 @@
 Errors are mapped by exception type and HTTP status, never by message text.
 Retries (connection errors, 429, 502/503/504) happen only for idempotent
 calls, with exponential backoff and full jitter, honour Retry-After, and stop
-at a bounded number of attempts and a bounded total time.
+at a bounded number of attempts and a bounded total time. A call that is not
+idempotent is retried only when the request surely did not reach the
+registry (no connection, or 429).
+
+Every attempt has a deadline (connect, send and read together, within the
+call's own deadline): each socket operation waits at most until then, so a
+registry dripping a byte at a time cannot hold a call past its timeout.
+Responses are limited in bytes after decompression.
 """
 
 import email.utils
 import json
 import logging
 import random
+import re
 import ssl
+import threading
 import time
+import zlib
 from dataclasses import dataclass
 
+import httpcore
 import httpx
 
 from . import constants as C
 from .errors import (
+    MAX_MESSAGE_LENGTH,
     DCIAuthenticationError,
     DCIConnectionError,
     DCIProtocolError,
     DCIRejectedError,
     DCITimeoutError,
     _lt,
+    registry_text,
 )
 
 _logger = logging.getLogger(__name__)
@@ -65,20 +78,144 @@ class Response:
         """The body as a JSON object; anything else is a protocol error."""
         if not self.body.strip():
             raise DCIProtocolError(_lt("The registry answered with an empty body (HTTP %s).", self.status),
-                                   http_status=self.status)
+                                   response_status=self.status)
         try:
-            data = json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as error:
-            kind = self.headers.get("content-type", "unknown").split(";")[0]
+            data = parse_json(self.body)
+        except DCIProtocolError as error:
+            kind = registry_text(self.headers.get("content-type", "unknown").split(";")[0])
             raise DCIProtocolError(
                 _lt("The registry answered with a body that is not JSON (HTTP %(status)s, %(type)s).",
                     status=self.status, type=kind),
-                http_status=self.status,
+                response_status=self.status,
             ) from error
         if not isinstance(data, dict):
             raise DCIProtocolError(_lt("The registry answered with JSON that is not an object."),
-                                   http_status=self.status)
+                                   response_status=self.status)
         return data
+
+
+def parse_json(body, max_depth=None):
+    """JSON from outside: DCIProtocolError for anything but standard, finite JSON.
+
+    Python's parser accepts NaN and 1e999 (as infinity) and ends deep nesting
+    in RecursionError; none of that is DCI. With ``max_depth`` (for bodies
+    from unauthenticated callers, which code walks and encodes again), deeper
+    nesting is refused before parsing.
+    """
+    if isinstance(body, str):
+        body = body.encode("utf-8", "surrogatepass")
+    if max_depth and _nested_too_deep(body, max_depth):
+        raise DCIProtocolError(_lt("The JSON is nested more than %s levels deep.", max_depth))
+    try:
+        return _DECODER.decode(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError, TypeError) as error:
+        raise DCIProtocolError(_lt("The body is not valid JSON.")) from error
+
+
+def _nested_too_deep(body, max_depth):
+    """Whether the brackets of ``body`` nest deeper than ``max_depth``.
+
+    Each pass removes the innermost bracket pairs (at C speed). Brackets
+    inside strings may leave unpaired ones behind: a pass that removes
+    nothing ends the check, and the parser's own recursion limit still holds.
+    """
+    brackets = body.translate(None, _NOT_BRACKETS)
+    if brackets.count(b"[") + brackets.count(b"{") <= max_depth:
+        return False
+    for _level in range(max_depth):
+        reduced = _INNERMOST_PAIRS.sub(b"", brackets)
+        if not reduced or reduced == brackets:
+            return False
+        brackets = reduced
+    return True
+
+
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_INNERMOST_PAIRS = re.compile(rb"[\[{][\]}]")
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text):
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError("number out of range")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
+class _Deadline(threading.local):
+    moment = None
+
+    def clamp(self, timeout, error_class):
+        """``timeout`` cut to the time left before the deadline; error_class once it has passed."""
+        if self.moment is None:
+            return timeout
+        left = self.moment - time.monotonic()
+        if left <= 0:
+            raise error_class("the call's deadline has passed")
+        return left if timeout is None else min(timeout, left)
+
+
+_deadline = _Deadline()
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream):
+        self._stream = stream
+
+    def read(self, max_bytes, timeout=None):  # pylint: disable=method-required-super
+        return self._stream.read(max_bytes, _deadline.clamp(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer, timeout=None):  # pylint: disable=method-required-super
+        self._stream.write(buffer, _deadline.clamp(timeout, httpcore.WriteTimeout))
+
+    def close(self):
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        timeout = _deadline.clamp(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info):
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's socket backend, each operation waiting no longer than the calling thread's deadline."""
+
+    def __init__(self):
+        self._backend = httpcore.SyncBackend()
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        timeout = _deadline.clamp(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._backend.connect_tcp(host, port, timeout, local_address, socket_options))
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        timeout = _deadline.clamp(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._backend.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds):
+        self._backend.sleep(seconds)
+
+
+class _DeadlineTransport(httpx.HTTPTransport):
+    def __init__(self, verify, limits):
+        super().__init__(verify=verify, limits=limits)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(verify=verify),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_DeadlineBackend(),
+        )
+
+
+_insecure_warned = set()
 
 
 class Transport:
@@ -90,13 +227,19 @@ class Transport:
         self.timeout = timeout
         self.max_response_bytes = max_response_bytes
         self.retry = retry
+        if not verify and base_url not in _insecure_warned:
+            _insecure_warned.add(base_url)
+            _logger.warning("DCI: TLS certificates of %s are not verified (verify_ssl is off): anyone on the "
+                            "network path can read and change this traffic", registry_text(base_url, 200))
+        limits = httpx.Limits(max_connections=32, max_keepalive_connections=16)
         self._client = httpx.Client(
             base_url=base_url,
             timeout=httpx.Timeout(timeout),
+            transport=_DeadlineTransport(verify, limits),
             verify=verify,
+            limits=limits,
             follow_redirects=False,
-            headers={"User-Agent": user_agent},
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
         )
 
     def close(self):
@@ -110,7 +253,8 @@ class Transport:
 
     def get_json(self, url):
         """GET a JSON document (a JWKS, say), without retries."""
-        status, headers, body = self._send(url, lambda: (None, {"Accept": "application/json"}), method="GET")
+        status, headers, body = self._send(url, lambda: (None, {"Accept": "application/json"}),
+                                           time.monotonic() + self.timeout, method="GET")
         response = Response(status, headers, body)
         if status >= 400:
             raise http_error(response)
@@ -121,27 +265,31 @@ class Transport:
 
         ``build`` returns ``(content_bytes, headers)`` or ``(None, headers,
         form_data)``; it is called again for every attempt, so each retry
-        carries a freshly built (and signed) message.
+        carries a freshly built (and signed) message. A call that is not
+        ``idempotent`` is retried only when the registry cannot have received it.
         """
-        policy = (retry or self.retry) if idempotent else NO_RETRY
+        policy = retry or self.retry
         started = time.monotonic()
+        call_deadline = started + max(policy.max_total_seconds, self.timeout)
         attempt = 0
         while True:
             attempt += 1
             try:
-                status, headers, body = self._send(path, build)
+                status, headers, body = self._send(path, build, min(time.monotonic() + self.timeout,
+                                                                    call_deadline))
             except DCIConnectionError as error:
-                if not getattr(error, "retryable", False):
+                retryable = error.retryable if idempotent else not error.reached_registry
+                if not retryable:
                     raise
                 delay = policy.delay(attempt)
-                if not self._may_retry(policy, attempt, started, delay):
+                if not self._may_retry(policy, attempt, started, delay, call_deadline):
                     raise
                 _logger.info("DCI %s: %s, retry %s in %.2fs", path, type(error).__name__, attempt, delay)
                 time.sleep(delay)
                 continue
-            if status in RETRY_STATUSES:
+            if status in RETRY_STATUSES and (idempotent or status == 429):
                 delay = policy.delay(attempt, _retry_after(headers))
-                if self._may_retry(policy, attempt, started, delay):
+                if self._may_retry(policy, attempt, started, delay, call_deadline):
                     _logger.info("DCI %s: HTTP %s, retry %s in %.2fs", path, status, attempt, delay)
                     time.sleep(delay)
                     continue
@@ -151,62 +299,99 @@ class Transport:
             return result
 
     @staticmethod
-    def _may_retry(policy, attempt, started, delay):
+    def _may_retry(policy, attempt, started, delay, call_deadline):
         if attempt >= policy.max_attempts:
             return False
-        return time.monotonic() - started + delay <= policy.max_total_seconds
+        return time.monotonic() + delay < call_deadline \
+            and time.monotonic() - started + delay <= policy.max_total_seconds
 
-    def _send(self, path, build, method="POST"):
+    def _send(self, path, build, deadline, method="POST"):
         content, headers, *form = build()
+        timeout = httpx.Timeout(max(0.001, min(self.timeout, deadline - time.monotonic())))
+        _deadline.moment = deadline
         try:
             with self._client.stream(method, path, content=content, data=form[0] if form else None,
-                                     headers=headers) as response:
+                                     headers=headers, timeout=timeout) as response:
                 return response.status_code, response.headers, self._read_bounded(response)
         except httpx.TimeoutException as error:
             raise _connection_error(DCITimeoutError, _lt("The registry did not answer within the timeout."),
                                     retryable=isinstance(error, (httpx.ConnectTimeout, httpx.PoolTimeout)),
+                                    reached=not isinstance(error, (httpx.ConnectTimeout, httpx.PoolTimeout)),
                                     code=C.ERR_TIMEOUT) from error
         except httpx.ConnectError as error:
             if _is_tls_error(error):
                 raise _connection_error(
                     DCIConnectionError,
                     _lt("The registry's TLS certificate could not be verified."),
-                    retryable=False,
+                    retryable=False, reached=False,
                 ) from error
             raise _connection_error(
                 DCIConnectionError,
                 _lt("The registry could not be reached (connection failed or host unknown)."),
-                retryable=True,
+                retryable=True, reached=False,
             ) from error
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as error:
             raise _connection_error(
-                DCIConnectionError, _lt("The connection to the registry was dropped."), retryable=True
+                DCIConnectionError, _lt("The connection to the registry was dropped."), retryable=True,
+                reached=True,
             ) from error
         except httpx.HTTPError as error:
             raise _connection_error(DCIConnectionError, _lt("The request to the registry failed."),
-                                    retryable=False) from error
+                                    retryable=False, reached=True) from error
+        finally:
+            _deadline.moment = None
 
     def _read_bounded(self, response):
+        """The body, decompressed, refused as soon as it passes max_response_bytes."""
+        limit = self.max_response_bytes
         declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_response_bytes:
-            raise _too_large(self.max_response_bytes, response.status_code)
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise _too_large(limit, response.status_code)
+        decoder = _decoder(response.headers.get("content-encoding", ""), response.status_code)
         chunks, size = [], 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > self.max_response_bytes:
-                raise _too_large(self.max_response_bytes, response.status_code)
-            chunks.append(chunk)
+        for raw in response.iter_raw():
+            for chunk in decoder(raw, limit - size + 1):
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit, response.status_code)
+                chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _decoder(content_encoding, status):
+    """A function (raw bytes, most bytes wanted) -> decoded chunks, for the response's Content-Encoding.
+
+    zlib is asked for at most the bytes still allowed, so a small compressed
+    body cannot expand in memory beyond the response limit.
+    """
+    encoding = content_encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return lambda raw, _most: [raw]
+    if encoding not in ("gzip", "deflate"):
+        raise DCIProtocolError(_lt("The registry's response uses an unsupported encoding (%s).",
+                                   registry_text(encoding)), response_status=status)
+    decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16 if encoding == "gzip" else zlib.MAX_WBITS)
+
+    def decode(raw, most):
+        try:
+            return [decompressor.decompress(raw, most)]
+        except zlib.error as error:
+            raise DCIProtocolError(_lt("The registry's compressed response is corrupt."),
+                                   response_status=status) from error
+
+    return decode
 
 
 def _too_large(limit, status):
     return DCIProtocolError(_lt("The registry's response is larger than the %s bytes allowed.", limit),
-                            http_status=status)
+                            response_status=status)
 
 
-def _connection_error(cls, message, retryable, code=None):
+def _connection_error(cls, message, retryable, reached, code=None):
+    """``retryable``: worth retrying an idempotent call; ``reached``: the registry may have received it."""
     error = cls(message, code=code or C.ERR_SERVICE_UNAVAILABLE)
     error.retryable = retryable
+    error.reached_registry = reached
     return error
 
 
@@ -236,8 +421,8 @@ def _retry_after(headers):
 def _error_list(body):
     """The ``errors`` of a DCI error body ({"errors": [{code, message}]}), or []."""
     try:
-        errors = json.loads(body).get("errors")
-    except (ValueError, UnicodeDecodeError, AttributeError):
+        errors = parse_json(body).get("errors")
+    except (DCIProtocolError, AttributeError):
         return []
     return [error for error in errors if isinstance(error, dict)] if isinstance(errors, list) else []
 
@@ -247,15 +432,16 @@ def http_error(response):
     code, message = None, None
     errors = _error_list(response.body)
     if errors:
-        code, message = errors[0].get("code"), errors[0].get("message")
+        code, message = registry_text(errors[0].get("code")), registry_text(errors[0].get("message"),
+                                                                            MAX_MESSAGE_LENGTH)
     status = response.status
-    code = code if isinstance(code, str) else DEFAULT_CODES.get(status, C.ERR_SERVICE_UNAVAILABLE)
+    code = code or DEFAULT_CODES.get(status, C.ERR_SERVICE_UNAVAILABLE)
     if status in (401, 403):
         return DCIAuthenticationError(
             _lt("The registry refused the credentials (HTTP %(status)s, %(code)s).", status=status, code=code),
-            code=code, http_status=status,
+            code=code, response_status=status,
         )
     return DCIRejectedError(
         _lt("The registry answered HTTP %(status)s (%(code)s).", status=status, code=code),
-        code=code, http_status=status, registry_message=message,
+        code=code, response_status=status, registry_message=message,
     )

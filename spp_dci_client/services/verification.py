@@ -1,13 +1,15 @@
-"""The one place that decides whether a registry's message is signed well enough.
+"""The one place that decides whether a registry's response is signed well enough.
 
-The client (responses), Test Connection and the callback controller all call
-check_registry_signature. A signature that is present, in the body or in the
-``Signature`` HTTP header, is verified under every policy but "off", and a
-present signature that fails is always an error; the policy only says what
-happens to a message that carries none.
+The client and Test Connection call check_registry_signature. A signature
+that is present, in the body or in the ``Signature`` HTTP header, is verified
+under every policy but "off", and a present signature that fails is always an
+error; the policy only says what happens to a response that carries none.
+Callbacks do not follow the policy: they must be signed or carry our callback
+token (spp.dci.data.source _authenticate_callback).
 """
 
 from .errors import DCISignatureError, _lt
+from .freshness import verify_signature
 
 POLICY_REQUIRE = "require"
 POLICY_IF_PRESENT = "if_present"
@@ -19,18 +21,16 @@ SIGNATURE_POLICIES = [
 ]
 
 
-def check_registry_signature(policy, profile, envelope, http_signature, resolve_key, *, callback=False, now=None):
-    """Verify a message from the registry; returns the VerifiedSignature, or None when nothing was checked.
+def check_registry_signature(policy, profile, envelope, http_signature, resolve_key, *, now=None):
+    """Verify a response from the registry; returns the VerifiedSignature, or None when nothing was checked.
 
-    ``http_signature`` is the message's ``Signature`` HTTP header (or None).
-    Callbacks are refused unsigned even under "if_present": a callback is
-    authenticated by its signature alone.
+    ``http_signature`` is the response's ``Signature`` HTTP header (or None).
     """
     if policy == POLICY_OFF:
         return None
     signed = bool(http_signature) or (isinstance(envelope, dict) and envelope.get("signature") not in (None, ""))
     if not signed:
-        if policy == POLICY_IF_PRESENT and not callback:
+        if policy == POLICY_IF_PRESENT:
             return None
         raise DCISignatureError(_lt("The registry's message is not signed."), code="err.signature.missing")
-    return profile.verify(envelope, resolve_key, http_signature=http_signature, now=now, is_response=True)
+    return verify_signature(profile, envelope, resolve_key, http_signature=http_signature, now=now)

@@ -138,7 +138,7 @@ class SimulatedRegistry:
         self.subscriptions = {}
         self.stats = {"token_requests": 0, "requests": 0, "callbacks_sent": 0, "callbacks_failed": 0}
         self._lock = threading.Lock()
-        self._last_message_ids = {}
+        self._last_signed = {}
         self._jwks_cache = {}
 
     @property
@@ -362,13 +362,20 @@ class SimulatedRegistry:
         return head
 
     def _signed(self, head, message, peer, fault=None):
-        """The response as the peer sends it: a SignedMessage (body and HTTP headers)."""
+        """The response as the peer sends it: a SignedMessage (body and HTTP headers).
+
+        The "replay" fault sends again, as it was, the last response signed for this sender.
+        """
         kind = fault.kind if fault else None
-        if kind == "replay" and head["sender_id"] in self._last_message_ids:
-            head["message_id"] = self._last_message_ids[head["sender_id"]]
-        self._last_message_ids[head["sender_id"]] = head["message_id"]
+        if kind == "replay" and head["sender_id"] in self._last_signed:
+            return self._last_signed[head["sender_id"]]
         if peer == PEER_OPENSPP:
             head["message_ts"] = pydantic_datetime(head["message_ts"])
+        signed = self._sign(head, message, peer, kind)
+        self._last_signed[head["sender_id"]] = signed
+        return signed
+
+    def _sign(self, head, message, peer, kind):
         if kind == "no_signature":
             return SignedMessage({"header": self._wire_header(head, peer), "message": message})
         signer = self.signer_for(peer)

@@ -222,14 +222,14 @@ class TestDCIClient(DCICase):
         self.sim.faults.add("status", status=503, times=None)
         with self.assertRaises(DCIRejectedError) as error:
             self.client().search_by_id("BRN", "BR-2024-0042")
-        self.assertEqual(error.exception.http_status, 503)
+        self.assertEqual(error.exception.response_status, 503)
         self.sim.faults.clear()
 
     def test_500_is_not_retried(self):
         self.sim.faults.add("status", status=500, times=1)
         with self.assertRaises(DCIRejectedError) as error:
             self.client().search_by_id("BRN", "BR-2024-0042")
-        self.assertEqual(error.exception.http_status, 500)
+        self.assertEqual(error.exception.response_status, 500)
         self.assertEqual(len(self.sim.received), 1)
 
     def test_retry_sends_a_new_message(self):
@@ -406,7 +406,7 @@ class TestDCIClient(DCICase):
         source.bearer_token = "not-the-token"
         with self.assertRaises(DCIAuthenticationError) as error:
             self.client(source).search_by_id("BRN", "BR-2024-0042")
-        self.assertEqual(error.exception.http_status, 401)
+        self.assertEqual(error.exception.response_status, 401)
 
     def test_retry_policy_is_bounded(self):
         policy = RetryPolicy(max_attempts=4, base_delay=0.5, max_delay=2)

@@ -39,6 +39,7 @@ from odoo.addons.spp_dci_client_crvs.services.crvs_service import CRVSService
 from odoo.addons.spp_dci_client_dr.services.dr_service import DRService
 from odoo.addons.spp_dci_client_ibr.services.ibr_service import IBRService
 
+from .security_faults import SecurityFaults
 from .test_enrollment import DemoCase
 
 TOKEN_PATH = "/oauth2/client/token"
@@ -82,7 +83,7 @@ def readable(records, name):
 
 
 @tagged("post_install", "-at_install")
-class TestReliability(DemoCase):
+class TestReliability(SecurityFaults, DemoCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -232,6 +233,9 @@ class TestReliability(DemoCase):
         tried_callbacks, handled_callbacks = self.callback_faults()
         tried += tried_callbacks
         handled += handled_callbacks
+        tried_attacks, handled_attacks = self.security_faults()
+        tried += tried_attacks
+        handled += handled_attacks
         print(f"FAULTS tried={tried} handled={handled} lost={lost}", flush=True)  # pylint: disable=print-used
         self.assertEqual((handled, lost), (tried, 0))
         self.assertGreaterEqual(tried, 20)
