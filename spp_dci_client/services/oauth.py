@@ -6,7 +6,7 @@ module only asks the authorization server.
 
 import base64
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from .errors import DCIAuthenticationError, DCIProtocolError, DCIRejectedError, _lt
@@ -23,7 +23,7 @@ DEFAULT_LIFETIME = 300
 
 @dataclass(frozen=True)
 class Token:
-    access_token: str
+    access_token: str = field(repr=False)
     expires_at: float
 
 
