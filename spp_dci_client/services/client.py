@@ -20,7 +20,7 @@ from odoo.api import Environment
 
 from . import constants as C
 from . import envelope as E
-from .errors import DCIAuthenticationError, DCIConfigurationError, DCIError, DCISignatureError, _lt
+from .errors import DCIAuthenticationError, DCIConfigurationError, DCISignatureError, _lt
 from .signing import get_profile
 from .transport import Transport
 
@@ -280,7 +280,7 @@ class DCIClient:
             result = envelope
             if list_key:
                 result = envelope, E.check_response_items(envelope, list_key, reference_ids, strict=strict)
-        except DCIError as error:
+        except Exception as error:
             self._finish_log(log, "error", error=error)
             raise
         self._finish_log(log, "done", http_status=response.status, envelope=envelope)
@@ -294,7 +294,7 @@ class DCIClient:
             response = self._post_signed(path, action, message, total_count=len(reference_ids) or 1,
                                          sender_uri=sender_uri)
             ack = E.check_ack(response.json())
-        except DCIError as error:
+        except Exception as error:
             self._finish_log(log, "error", error=error)
             raise
         self._finish_log(log, "pending", http_status=response.status,
@@ -361,7 +361,7 @@ class DCIClient:
         values = dict(
             log,
             state=state,
-            http_status=http_status or (error.http_status if error else None),
+            http_status=http_status or getattr(error, "http_status", None),
             reason_code=getattr(error, "code", None) if error else head.get("status_reason_code"),
             error_type=type(error).__name__ if error else None,
             correlation_id=correlation_id or (envelope or {}).get("message", {}).get("correlation_id"),
