@@ -48,8 +48,18 @@ MAX_BODY = 10 * 1024 * 1024
 MAX_ITEMS = 1000
 
 
-def simulator_private_key(seed=b"spp-dci-simulator"):
-    """The simulator's Ed25519 key, derived from a seed so the demo can pin its public key."""
+_process_key = ed25519.Ed25519PrivateKey.generate()
+
+
+def simulator_private_key(seed=None):
+    """The simulator's Ed25519 signing key: random, made once per process and never stored.
+
+    Peers learn its public key from the simulator's JWKS, so no one else can
+    sign as the simulator. With ``seed``, a key derived from it: a known second
+    key for tests only, never a registry's.
+    """
+    if seed is None:
+        return _process_key
     return ed25519.Ed25519PrivateKey.from_private_bytes(hashlib.sha256(seed).digest())
 
 

@@ -27,7 +27,6 @@ class DciDataSource(models.Model):
         key.action_generate()
         key.action_activate()
         base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
-        simulator_key = simulator_mount.registry().public_key_pem
         for code, name, registry_type, role in DEMO_SOURCES:
             if self.with_context(active_test=False).search([("code", "=", code)]):
                 continue
@@ -37,7 +36,8 @@ class DciDataSource(models.Model):
                 "oauth2_client_id": DEMO_CLIENT_ID, "oauth2_client_secret": DEMO_CLIENT_SECRET,
                 "our_sender_id": "openspp.demo", "receiver_id": f"{role}.simulator",
                 "our_callback_uri": f"{base_url}/dci/callback", "signing_key_id": key.id,
-                "registry_public_key": simulator_key, "signature_policy": "require", "timeout": 10,
+                "registry_jwks_url": simulator_mount.jwks_url(base_url, role), "signature_policy": "require",
+                "timeout": 10,
             })
 
     @api.model
@@ -46,7 +46,9 @@ class DciDataSource(models.Model):
         for source in self.sudo().with_context(active_test=False).search([("dci_demo_role", "!=", False)]):
             url = f"{base_url}{PREFIX}/{source.dci_demo_role}"
             if source.base_url != url:
-                source.write({"base_url": url, "our_callback_uri": f"{base_url}/dci/callback", "state": "draft"})
+                source.write({"base_url": url, "our_callback_uri": f"{base_url}/dci/callback", "state": "draft",
+                              "registry_jwks_url": simulator_mount.jwks_url(base_url, source.dci_demo_role),
+                              "registry_public_key": False})
 
     @api.model
     def _cron_test_demo_sources(self):
