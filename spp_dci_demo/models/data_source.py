@@ -42,10 +42,14 @@ class DciDataSource(models.Model):
 
     @api.model
     def _spp_dci_demo_repoint(self, base_url):
-        """Follow a change of web.base.url, so the demo keeps talking to its own simulator."""
+        """Follow a change of web.base.url, so the demo keeps talking to its own simulator.
+
+        Data sources from before the simulator's key was made per process
+        pinned its old key: they move to its JWKS too.
+        """
         for source in self.sudo().with_context(active_test=False).search([("dci_demo_role", "!=", False)]):
             url = f"{base_url}{PREFIX}/{source.dci_demo_role}"
-            if source.base_url != url:
+            if source.base_url != url or source.registry_public_key:
                 source.write({"base_url": url, "our_callback_uri": f"{base_url}/dci/callback", "state": "draft",
                               "registry_jwks_url": simulator_mount.jwks_url(base_url, source.dci_demo_role),
                               "registry_public_key": False})
@@ -53,6 +57,7 @@ class DciDataSource(models.Model):
     @api.model
     def _cron_test_demo_sources(self):
         """Run Test Connection on the demo's data sources until they pass (first run at server start)."""
+        self._spp_dci_demo_repoint(self.env["ir.config_parameter"].sudo().get_param("web.base.url"))
         for source in self.search([("dci_demo_role", "!=", False), ("state", "!=", "active")]):
             source.test_connection()
             _logger.info("demo data source %s: %s", source.code, source.state)

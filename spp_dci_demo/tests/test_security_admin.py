@@ -15,7 +15,7 @@ from odoo.tests import new_test_user, tagged
 
 from odoo.addons.spp_dci_client.services.errors import DCIConfigurationError, DCISignatureError
 from odoo.addons.spp_dci_client.services.keys import JWKSKeys
-from odoo.addons.spp_dci_client.services.signing import public_jwk
+from odoo.addons.spp_dci_client.services.signing import public_jwk, public_key_to_pem
 from odoo.addons.spp_dci_client.simulator import simulator_private_key
 
 from .. import simulator_mount
@@ -184,6 +184,9 @@ class TestSecurityAdmin(DemoCase):
         served = self.url_open(f"{simulator_mount.PREFIX}/crvs/.well-known/jwks.json").json()["keys"]
         self.assertEqual([key["kid"] for key in served], [public_jwk(simulator_private_key().public_key())["kid"]])
         self.assertNotEqual(served[0]["kid"], constant_kid)
+        # A demo database from before pinned the old key: the start-up repoint moves it to the JWKS.
+        self.crvs.write({"base_url": f"{self.base_url()}/dci_simulator/crvs",
+                         "registry_public_key": public_key_to_pem(constant.public_key())})
         self.crvs._spp_dci_demo_repoint(self.base_url())
         self.assertFalse(self.crvs.registry_public_key)
         self.assertEqual(self.crvs.registry_jwks_url, f"{self.base_url()}/dci_simulator/crvs/.well-known/jwks.json")
