@@ -232,10 +232,10 @@ def _insert(registry, row):
     columns = (*LOG_COLUMNS, "create_uid", "write_uid")
     values = (*(row[name] for name in LOG_COLUMNS), row["user_id"], row["user_id"])
     insert = SQL(
-        "INSERT INTO spp_dci_transaction (%s, create_date, write_date) "
+        "SET LOCAL lock_timeout = %s; INSERT INTO spp_dci_transaction (%s, create_date, write_date) "
         "VALUES (%s, now() at time zone 'UTC', now() at time zone 'UTC')",
+        LOCK_TIMEOUT,
         SQL(", ").join(SQL.identifier(name) for name in columns),
         SQL(", ").join(SQL("%s", value) for value in values))
     with registry.cursor() as cr:
-        cr.execute(SQL("SET LOCAL lock_timeout = %s", LOCK_TIMEOUT))
         cr.execute(insert, log_exceptions=False)
