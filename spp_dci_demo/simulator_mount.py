@@ -3,13 +3,16 @@
 The simulator is mounted in front of Odoo's WSGI application rather than as a
 controller: it needs no database cursor, so a request that calls the
 simulator while holding its own cursor never waits for itself. It learns our
-public keys from our JWKS (/.well-known/jwks.json) on the same server.
+public keys from our JWKS (/.well-known/jwks.json) on the same server, and the
+demo's data sources learn its key, made afresh in each server process, from
+its JWKS in turn.
 """
 
 import threading
 
 from odoo import http
 
+from odoo.addons.spp_dci_client.services.constants import PATH_JWKS
 from odoo.addons.spp_dci_client.simulator import Population, SimulatedRegistry
 from odoo.addons.spp_dci_client.simulator.server import wsgi_app
 
@@ -19,6 +22,10 @@ DEMO_CLIENT_SECRET = "demo-simulator-secret"  # noqa: S105 - the simulator's own
 
 _lock = threading.Lock()
 _state = {}
+
+
+def jwks_url(base_url, role):
+    return f"{base_url}{PREFIX}/{role}{PATH_JWKS}"
 
 
 def registry():

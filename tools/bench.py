@@ -17,8 +17,8 @@ import psutil
 from odoo.addons.spp_dci_client.services import constants as C
 from odoo.addons.spp_dci_client.services import envelope as E
 from odoo.addons.spp_dci_client.services.client import DCIClient
-from odoo.addons.spp_dci_client.services.signing import get_profile, public_key_to_pem
-from odoo.addons.spp_dci_client.simulator import Population, simulator_private_key
+from odoo.addons.spp_dci_client.services.signing import get_profile
+from odoo.addons.spp_dci_client.simulator import Population
 from odoo.addons.spp_dci_client_crvs.services.crvs_service import CRVSService
 
 URL = os.environ["BENCH_SIMULATOR_URL"]
@@ -45,7 +45,7 @@ def make_source(code, **values):
         "name": code, "code": code, "registry_type": C.REGISTRY_CIVIL, "base_url": f"{URL}/crvs",
         "auth_type": "oauth2", "oauth2_client_id": CLIENT_ID, "oauth2_client_secret": CLIENT_SECRET,
         "our_sender_id": "openspp.bench", "receiver_id": "crvs.simulator", "signing_key_id": KEY.id,
-        "registry_public_key": public_key_to_pem(simulator_private_key().public_key()),
+        "registry_jwks_url": f"{URL}/crvs{C.PATH_JWKS}",
         "signature_policy": "require", "timeout": 10, "max_batch_size": 100,
     }
     data.update(values)

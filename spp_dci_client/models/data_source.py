@@ -4,7 +4,7 @@ import time
 from urllib.parse import urlsplit
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..services import constants as C
 from ..services import envelope as E
@@ -31,6 +31,9 @@ SECRET_FIELDS = {"bearer_token": "bearer_token_stored", "oauth2_client_secret": 
 STORED_SECRET_FIELDS = set(SECRET_FIELDS.values())
 CREDENTIAL_FIELDS = {"base_url", "auth_type", "oauth2_token_url", "oauth2_client_id", "oauth2_client_secret",
                      "oauth2_scope", "oauth2_token_style", "auth_endpoint"}
+SECRET_DESTINATION_FIELDS = ("base_url", "oauth2_token_url", "auth_endpoint", "search_endpoint",
+                             "subscribe_endpoint", "allow_plain_http")
+SECRET_OF_AUTH = {"bearer": "bearer_token", "oauth2": "oauth2_client_secret"}
 ADMIN_GROUP = "spp_dci_client.group_dci_admin"
 
 
@@ -96,6 +99,10 @@ class DciDataSource(models.Model):
     notify_record_type = fields.Char(default=DEFAULT_RECORD_TYPE, required=True)
 
     verify_ssl = fields.Boolean(string="Verify TLS Certificates", default=True)
+    allow_plain_http = fields.Boolean(
+        string="Send credentials over plain HTTP",
+        help="Off: the client secret, bearer token and access tokens go over https only, or plain http to this "
+             "server's loopback. On: also over plain http to other hosts, readable by anyone on the way.")
     timeout = fields.Integer(string="Timeout (seconds)", default=30, required=True)
     max_batch_size = fields.Integer(default=100, required=True,
                                     help="Most search requests sent in one envelope.")
@@ -140,6 +147,15 @@ class DciDataSource(models.Model):
                         field=record._fields[name].string, url=url,
                     ))
 
+    @api.constrains("search_endpoint", "subscribe_endpoint", "auth_endpoint")
+    def _check_endpoints(self):
+        """Endpoints are paths under the base URL: an absolute URL would carry the token elsewhere."""
+        for record in self:
+            for name in ("search_endpoint", "subscribe_endpoint", "auth_endpoint"):
+                if not (record[name] or "").startswith("/") or "://" in record[name]:
+                    raise ValidationError(self.env._("%(field)s must be a path starting with /, got %(value)r.",
+                                                     field=record._fields[name].string, value=record[name]))
+
     @api.constrains("auth_type", "bearer_token_stored", "oauth2_client_id", "oauth2_client_secret_stored")
     def _check_auth_fields(self):
         for record in self:
@@ -165,8 +181,50 @@ class DciDataSource(models.Model):
             except DCIConfigurationError as error:
                 raise ValidationError(str(error)) from error
 
+    def _register_hook(self):
+        super()._register_hook()
+        if not secrets.is_protected():
+            _logger.warning(
+                "DCI: no dci_secret_key (or SPP_DCI_SECRET_KEY) is configured: secrets cannot be stored%s.",
+                ", except in plain text (development mode)" if secrets.plain_secrets_allowed() else "")
+
+    def _check_stored_secrets_untouched(self, vals):
+        """The encrypted columns are written by this model's code only, never by a caller."""
+        if STORED_SECRET_FIELDS & vals.keys() and not self.env.su:
+            raise AccessError(self.env._("Secrets are set through their write-only fields, not their stored form."))
+
+    def _secret_follows_destination(self, vals):
+        """The values to write, once a changed destination of the secrets is checked.
+
+        Whoever changes where secrets go (base URL, token URL, endpoints, plain
+        http) enters the secret of the data source's authentication again, so
+        a DCI administrator cannot send a secret he may not read to a server
+        of his own; other stored secrets are cleared, so that switching the
+        authentication type afterwards cannot send them there either.
+        """
+        if self.env.su:
+            return vals
+        vals = dict(vals)
+        for record in self:
+            moved = [name for name in SECRET_DESTINATION_FIELDS
+                     if name in vals and (vals[name] or False) != (record[name] or False)]
+            if not moved:
+                continue
+            secret = SECRET_OF_AUTH.get(vals.get("auth_type", record.auth_type))
+            if secret and vals.get(secret) in (None, secrets.MASK) and record.sudo()[SECRET_FIELDS[secret]]:
+                raise UserError(self.env._(
+                    "Changing %(fields)s sends the %(secret)s somewhere else: enter the %(secret)s again.",
+                    fields=", ".join(record._fields[name].string for name in moved),
+                    secret=record._fields[secret].string))
+            for other in SECRET_FIELDS:
+                if other != secret and vals.get(other) in (None, secrets.MASK):
+                    vals[other] = False
+        return vals
+
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            self._check_stored_secrets_untouched(vals)
         vals_list = [self._normalize_vals(vals) for vals in vals_list]
         if any(STORED_SECRET_FIELDS & vals.keys() for vals in vals_list):
             self.check_access("create")
@@ -175,7 +233,8 @@ class DciDataSource(models.Model):
 
     def write(self, vals):
         """Secrets go to group_system columns: the caller's rights are checked, then sudo writes them."""
-        normalized = self._normalize_vals(vals)
+        self._check_stored_secrets_untouched(vals)
+        normalized = self._normalize_vals(self._secret_follows_destination(vals))
         target = self
         if STORED_SECRET_FIELDS & normalized.keys():
             self.check_access("write")
@@ -249,6 +308,11 @@ class DciDataSource(models.Model):
                 "Data source %(code)s cannot be used: %(fields)s not set.", code=record.code,
                 fields=", ".join(missing),
             ))
+        token_url = record.oauth2_token_url or record.base_url + record.auth_endpoint
+        if record.auth_type != "none":
+            secrets.check_destination(record.base_url, record.allow_plain_http)
+        if record.auth_type == "oauth2":
+            secrets.check_destination(token_url, record.allow_plain_http)
         signer = record.signing_key_id._get_signer() if record.signing_key_id else None
         return ClientConfig(
             data_source_id=record.id,
@@ -263,7 +327,7 @@ class DciDataSource(models.Model):
             auth_type=record.auth_type,
             bearer_token=secrets.decrypt(record.bearer_token_stored) if record.auth_type == "bearer" else None,
             oauth2=OAuth2Settings(
-                token_url=record.oauth2_token_url or record.base_url + record.auth_endpoint,
+                token_url=token_url,
                 client_id=record.oauth2_client_id,
                 client_secret=secrets.decrypt(record.oauth2_client_secret_stored),
                 scope=record.oauth2_scope or None,
@@ -332,33 +396,42 @@ class DciDataSource(models.Model):
         """Append (ok, text) per step; return the failure text or None.
 
         The steps go through a DCIClient without retries, so they exercise
-        exactly what services use: auth, signing, transport and checks.
+        exactly what services use: auth, signing, transport, checks and the
+        message log. With OAuth2 a new token is requested, under the token
+        lock, so that the credentials themselves are tested.
         """
         with DCIClient(self, self.env, retry=NO_RETRY) as client:
             config = client.config
             if config.auth_type == "oauth2":
                 started = time.monotonic()
-                self.clear_oauth2_token_cache()
-                token = client._token()
-                steps.append((True, self.env._("Token request: a token was issued (%d ms).",
-                                               (time.monotonic() - started) * 1000)))
+                token, requested = client.tokens.fetch(client.transport, force=True)
+                ms = (time.monotonic() - started) * 1000
+                steps.append((True, self.env._("Token request: a new token was issued (%d ms).", ms) if requested
+                              else self.env._("Token request: a stored token was used (%d ms).", ms)))
             else:
                 token = client._token()
-            started = time.monotonic()
             item = E.search_item(C.QUERY_IDTYPE_VALUE, {"type": "UIN", "value": "connection-test"},
                                  reg_type=config.registry_type, page_size=1)
-            response = client._post_once(config.search_endpoint, C.ACTION_SEARCH,
-                                         E.search_message(E.new_id(), [item]), 1, None, token)
-            steps.append((True, self.env._("Search request: HTTP %(status)s in %(ms)d ms.",
-                                           status=response.status, ms=(time.monotonic() - started) * 1000)))
-            envelope = E.check_envelope(response.json())
-            E.check_response_items(envelope, "search_response", [item["reference_id"]])
-            steps.append((True, self.env._("Response envelope: a valid on-search message.")))
-            verified = check_registry_signature(config.signature_policy, client.profile, envelope,
-                                                response.headers.get("signature"), client.keys.resolve)
-            if verified:
-                steps.append((True, self.env._("Response signature: valid (key %s).", verified.kid or "-")))
-            elif config.signature_policy == POLICY_OFF:
-                steps.append((True, self.env._("Response signature: not checked (policy: not verified).")))
-            else:
-                steps.append((True, self.env._("Response signature: the registry did not sign.")))
+            transaction_id = E.new_id()
+            log = client._start_log(C.ACTION_SEARCH, transaction_id, 1, origin=f"{self._name},{self.id}")
+            try:
+                response = client._post_once(config.search_endpoint, C.ACTION_SEARCH,
+                                             E.search_message(transaction_id, [item]), 1, None, token)
+                steps.append((True, self.env._("Search request: HTTP %(status)s in %(ms)d ms.",
+                                               status=response.status,
+                                               ms=(time.monotonic() - log["started"]) * 1000)))
+                envelope = E.check_envelope(response.json())
+                E.check_response_items(envelope, "search_response", [item["reference_id"]])
+                steps.append((True, self.env._("Response envelope: a valid on-search message.")))
+                verified = check_registry_signature(config.signature_policy, client.profile, envelope,
+                                                    response.headers.get("signature"), client.keys.resolve)
+                if verified:
+                    steps.append((True, self.env._("Response signature: valid (key %s).", verified.kid or "-")))
+                elif config.signature_policy == POLICY_OFF:
+                    steps.append((True, self.env._("Response signature: not checked (policy: not verified).")))
+                else:
+                    steps.append((True, self.env._("Response signature: the registry did not sign.")))
+            except Exception as error:
+                client._finish_log(log, "error", error=error)
+                raise
+            client._finish_log(log, "done", http_status=response.status, envelope=envelope)

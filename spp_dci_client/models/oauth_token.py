@@ -2,12 +2,13 @@ import logging
 import threading
 import time
 
+import psycopg2
 from psycopg2 import errors as pg_errors
 
-from odoo import SUPERUSER_ID, api, fields, models
+from odoo import api, fields, models
 
 from ..services import secrets
-from ..services.errors import DCIAuthenticationError
+from ..services.errors import DCIAuthenticationError, _lt
 from ..services.oauth import Token, request_token
 
 _logger = logging.getLogger(__name__)
@@ -74,41 +75,73 @@ class TokenProvider:
         return token and token.access_token != rejected and token.expires_at - RENEW_MARGIN > time.time()
 
     def get(self, transport, rejected=None):
+        return self.fetch(transport, rejected=rejected)[0]
+
+    def fetch(self, transport, rejected=None, force=False):
+        """(access token, whether it was requested now); ``force`` asks the token endpoint in any case."""
         token = _memory.get(self.key)
-        if self._usable(token, rejected):
-            return token.access_token
+        if not force and self._usable(token, rejected):
+            return token.access_token, False
         with _fetch_lock(self.key):
             token = _memory.get(self.key)
-            if not self._usable(token, rejected):
-                token = self._renew(transport, rejected)
+            requested = False
+            if force or not self._usable(token, rejected):
+                token, requested = self._renew(transport, rejected, force)
                 _memory[self.key] = token
-        return token.access_token
+        return token.access_token, requested
 
-    def _renew(self, transport, rejected):
-        config, settings = self.config, self.config.oauth2
-        with self.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            cr.execute("SET LOCAL lock_timeout = %s", (f"{int(transport.timeout * 1000) + 5000}ms",))
+    def _renew(self, transport, rejected, force):
+        """Under the data source's advisory lock: the token another worker stored, or a new one.
+
+        The lock is held by one cursor and the token read and written through
+        a second one opened once the lock is granted, so that its snapshot
+        includes what the previous holder committed.
+        """
+        config = self.config
+        lock_timeout = f"{int(transport.timeout * 1000) + 5000}ms"
+        with self.registry.cursor() as lock_cr:
+            lock_cr.execute("SET LOCAL lock_timeout = %s", (lock_timeout,))
             try:
-                cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, config.data_source_id))
+                lock_cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, config.data_source_id))
             except pg_errors.LockNotAvailable as error:
                 raise DCIAuthenticationError(
-                    env._("Another worker is renewing the token of %s; try again.", config.code)
+                    _lt("Another worker is renewing the token of %s; try again.", config.code)
                 ) from error
-            tokens = env["spp.dci.oauth.token"]
-            row = tokens.search([("data_source_id", "=", config.data_source_id)], limit=1)
-            stored = Token(secrets.decrypt(row.access_token_stored), row.expires_at) \
-                if row.access_token_stored else None
-            if self._usable(stored, rejected):
-                return stored
-            started = time.monotonic()
-            token = request_token(transport, settings.token_url, settings.client_id, settings.client_secret,
-                                  settings.scope, settings.style)
-            _logger.info("DCI %s: new OAuth2 token in %d ms, valid %d s", config.code,
-                         (time.monotonic() - started) * 1000, token.expires_at - time.time())
-            values = {"access_token_stored": secrets.encrypt(token.access_token), "expires_at": token.expires_at}
-            if row:
-                row.write(values)
-            else:
-                tokens.create(dict(values, data_source_id=config.data_source_id))
+            with self.registry.cursor() as cr:
+                stored = self._read(cr)
+                if not force and self._usable(stored, rejected):
+                    return stored, False
+                token = self._request(transport)
+                self._store(cr, token, lock_timeout)
+        return token, True
+
+    def _read(self, cr):
+        cr.execute("SELECT access_token_stored, expires_at FROM spp_dci_oauth_token WHERE data_source_id = %s",
+                   (self.config.data_source_id,))
+        row = cr.fetchone()
+        return Token(secrets.decrypt(row[0]), row[1]) if row and row[0] else None
+
+    def _request(self, transport):
+        settings = self.config.oauth2
+        started = time.monotonic()
+        token = request_token(transport, settings.token_url, settings.client_id, settings.client_secret,
+                              settings.scope, settings.style)
+        _logger.info("DCI %s: new OAuth2 token in %d ms, valid %d s", self.config.code,
+                     (time.monotonic() - started) * 1000, token.expires_at - time.time())
         return token
+
+    def _store(self, cr, token, lock_timeout):
+        """Share the token with the other workers; a failure here costs them a token request, nothing more."""
+        try:
+            with cr.savepoint():
+                cr.execute("SET LOCAL lock_timeout = %s", (lock_timeout,))
+                cr.execute("""
+                    INSERT INTO spp_dci_oauth_token (data_source_id, access_token_stored, expires_at)
+                    VALUES (%s, %s, %s)
+                    ON CONFLICT (data_source_id)
+                    DO UPDATE SET access_token_stored = EXCLUDED.access_token_stored,
+                                  expires_at = EXCLUDED.expires_at
+                """, (self.config.data_source_id, secrets.encrypt(token.access_token), token.expires_at))
+        except psycopg2.Error as error:
+            _logger.warning("DCI %s: the new OAuth2 token was not stored (%s)", self.config.code,
+                            type(error).__name__)

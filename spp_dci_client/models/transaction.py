@@ -1,14 +1,11 @@
-import atexit
 import json
 import logging
-import threading
 import time
 from datetime import timedelta
 
 import psycopg2
 
 from odoo import api, fields, models
-from odoo.modules import module
 from odoo.tools import SQL
 
 from ..services import constants as C
@@ -59,21 +56,12 @@ class DciTransaction(models.Model):
 
     @api.model
     def _log_message(self, config, uid, values):
-        """Record one message; never fails the caller.
+        """Record one message before the caller gets its answer; never fails the caller.
 
-        Rows of async messages (state pending) are written at once, as the
-        callback looks them up; the others are batched by MessageLogWriter.
+        The row is committed in a cursor of its own, so neither the caller's
+        rollback nor a killed worker loses it.
         """
-        row = (
-            config.data_source_id, "out", values["action"], values["transaction_id"],
-            values.get("correlation_id"), json.dumps(values.get("reference_ids") or []), values.get("item_count"),
-            values["state"], values.get("http_status"), values.get("reason_code"), values.get("error_type"),
-            values.get("duration_ms"), uid, values.get("origin"),
-        )
-        if values["state"] == "pending" or module.current_test:
-            insert_log_rows(self.env.registry, [row])
-        else:
-            MessageLogWriter.for_registry(self.env.registry).add(row)
+        write_log_row(self.env.registry, log_row(config.data_source_id, uid, values))
 
     def _store_result(self, payload):
         """Keep a callback's message, encrypted, and mark the transaction done."""
@@ -196,68 +184,85 @@ def _callback_id(values, name):
 
 LOG_COLUMNS = ("data_source_id", "direction", "action", "transaction_id", "correlation_id", "reference_ids",
                "item_count", "state", "http_status", "reason_code", "error_type", "duration_ms", "user_id", "origin")
-USER_INDEX = LOG_COLUMNS.index("user_id")
-FLUSH_SECONDS = 1.0
-FLUSH_ROWS = 500
+INTEGER_COLUMNS = {"data_source_id", "item_count", "http_status", "duration_ms", "user_id"}
+LINK_COLUMNS = ("data_source_id", "user_id")
+STATES = {"pending", "done", "error"}
+MAX_TEXT = 256
+ATTEMPTS = 3
+LOCK_TIMEOUT = "2s"
 
 
-def insert_log_rows(registry, rows):
-    """One INSERT for many log rows, in a cursor of its own; failures are logged, not raised."""
-    columns = SQL(", ").join(SQL.identifier(name) for name in (*LOG_COLUMNS, "create_uid", "write_uid"))
-    values = SQL(", ").join(
-        SQL("(%s, now() at time zone 'UTC', now() at time zone 'UTC')",
-            SQL(", ").join(SQL("%s", value) for value in (*row, row[USER_INDEX], row[USER_INDEX])))
-        for row in rows)
+def _text(value):
+    """Any value as a short, NUL-free string: registries may send objects where codes belong."""
+    if value is None or value is False:
+        return None
+    if not isinstance(value, str):
+        try:
+            value = json.dumps(value, default=str, sort_keys=True)
+        except (TypeError, ValueError, RecursionError):
+            value = type(value).__name__
+    return value.replace("\x00", "")[:MAX_TEXT]
+
+
+def _integer(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
     try:
-        with registry.cursor() as cr:
-            cr.execute("SET LOCAL lock_timeout = '2s'")
-            cr.execute(SQL("INSERT INTO spp_dci_transaction (%s, create_date, write_date) VALUES %s", columns, values))
-    except psycopg2.Error as error:
-        _logger.warning("DCI message log: %d rows not written: %s", len(rows), type(error).__name__)
+        number = int(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if -2**31 <= number < 2**31 else None
 
 
-class MessageLogWriter:
-    """Batches message-log rows of one database and writes them from a background thread.
+def log_row(data_source_id, uid, values):
+    """The message-log row of one message, every value coerced to its column's type."""
+    raw = dict(values, data_source_id=data_source_id, user_id=uid, direction="out",
+               reference_ids=[_text(ref) for ref in values.get("reference_ids") or []])
+    row = {}
+    for name in LOG_COLUMNS:
+        if name in INTEGER_COLUMNS:
+            row[name] = _integer(raw.get(name))
+        elif name == "reference_ids":
+            row[name] = json.dumps(raw[name])
+        else:
+            row[name] = _text(raw.get(name))
+    if row["state"] not in STATES:
+        row["state"] = "error"
+    row["action"] = row["action"] or "unknown"
+    return row
 
-    A request pays for appending to a list, not for a cursor and a commit;
-    rows reach the table within FLUSH_SECONDS (sooner past FLUSH_ROWS), and
-    what is pending is written at interpreter exit.
+
+def write_log_row(registry, row):
+    """Insert one row in a cursor of its own: retried, then without its links, and at worst written to the log.
+
+    A row the table refuses for good still reaches the server log in full
+    (ids, codes and timings only), so no message goes unrecorded.
     """
+    for attempt in range(ATTEMPTS):
+        try:
+            _insert(registry, row)
+            return
+        except psycopg2.IntegrityError as error:
+            _logger.info("DCI message log: row kept without its links (%s)", type(error).__name__)
+            row = dict(row, **dict.fromkeys(LINK_COLUMNS))
+        except psycopg2.Error as error:
+            _logger.info("DCI message log: attempt %d failed (%s)", attempt + 1, type(error).__name__)
+            time.sleep(0.2 * (attempt + 1))
+    _logger.error("DCI message log: row not stored in the table: %s", json.dumps(row))
 
-    _writers = {}
-    _writers_lock = threading.Lock()
 
-    @classmethod
-    def for_registry(cls, registry):
-        with cls._writers_lock:
-            writer = cls._writers.get(registry.db_name)
-            if writer is None:
-                writer = cls._writers[registry.db_name] = cls(registry)
-            writer.registry = registry
-            return writer
-
-    def __init__(self, registry):
-        self.registry = registry
-        self.rows = []
-        self.lock = threading.Lock()
-        self.wake = threading.Event()
-        threading.Thread(target=self._run, name=f"dci-message-log-{registry.db_name}", daemon=True).start()
-        atexit.register(self.flush)
-
-    def add(self, row):
-        with self.lock:
-            self.rows.append(row)
-            if len(self.rows) >= FLUSH_ROWS:
-                self.wake.set()
-
-    def flush(self):
-        with self.lock:
-            rows, self.rows = self.rows, []
-        if rows:
-            insert_log_rows(self.registry, rows)
-
-    def _run(self):
-        while True:
-            self.wake.wait(FLUSH_SECONDS)
-            self.wake.clear()
-            self.flush()
+def _insert(registry, row):
+    columns = (*LOG_COLUMNS, "create_uid", "write_uid")
+    values = (*(row[name] for name in LOG_COLUMNS), row["user_id"], row["user_id"])
+    # synchronous_commit off: the commit returns once PostgreSQL has the row
+    # (a killed worker loses nothing) without waiting for the disk flush, which
+    # would cost every call a WAL fsync; only a crash of the database server
+    # itself could lose the last fraction of a second of log rows.
+    insert = SQL(
+        "SET LOCAL lock_timeout = %s; SET LOCAL synchronous_commit = off; INSERT INTO spp_dci_transaction (%s, create_date, write_date) "
+        "VALUES (%s, now() at time zone 'UTC', now() at time zone 'UTC')",
+        LOCK_TIMEOUT,
+        SQL(", ").join(SQL.identifier(name) for name in columns),
+        SQL(", ").join(SQL("%s", value) for value in values))
+    with registry.cursor() as cr:
+        cr.execute(insert, log_exceptions=False)

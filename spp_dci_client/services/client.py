@@ -18,7 +18,7 @@ from odoo.api import Environment
 
 from . import constants as C
 from . import envelope as E
-from .errors import DCIAuthenticationError, DCIConfigurationError, DCIError, DCISignatureError, _lt, registry_text
+from .errors import DCIAuthenticationError, DCIConfigurationError, DCISignatureError, _lt, registry_text
 from .signing import get_profile
 from .transport import Transport
 from .verification import (  # noqa: F401  pylint: disable=unused-import
@@ -266,7 +266,7 @@ class DCIClient:
             result = envelope
             if list_key:
                 result = envelope, E.check_response_items(envelope, list_key, reference_ids, strict=strict)
-        except DCIError as error:
+        except Exception as error:
             self._finish_log(log, "error", error=error)
             raise
         self._finish_log(log, "done", http_status=response.status, envelope=envelope)
@@ -280,7 +280,7 @@ class DCIClient:
             response = self._post_signed(path, action, message, total_count=len(reference_ids) or 1,
                                          sender_uri=sender_uri, idempotent=False)
             ack = E.check_ack(response.json())
-        except DCIError as error:
+        except Exception as error:
             self._finish_log(log, "error", error=error)
             raise
         self._finish_log(log, "pending", http_status=response.status,
@@ -363,8 +363,8 @@ class DCIClient:
         values = dict(
             log,
             state=state,
-            http_status=http_status or (error.response_status if error else None),
-            reason_code=registry_text(error.code if error else head.get("status_reason_code")),
+            http_status=http_status or getattr(error, "response_status", None),
+            reason_code=registry_text(getattr(error, "code", None) if error else head.get("status_reason_code")),
             error_type=type(error).__name__ if error else None,
             correlation_id=registry_text(correlation_id or (envelope or {}).get("message", {}).get("correlation_id")),
             duration_ms=duration_ms,

@@ -1,6 +1,6 @@
-"""The settings of one data source, read once, as plain values."""
+"""The settings of one data source, read once, as plain values (secrets left out of reprs)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .signing import Signer
 from .transport import RetryPolicy
@@ -10,7 +10,7 @@ from .transport import RetryPolicy
 class OAuth2Settings:
     token_url: str
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
     scope: str | None
     style: str
 
@@ -27,7 +27,7 @@ class ClientConfig:
     timeout: float
     verify_ssl: bool
     auth_type: str
-    bearer_token: str | None
+    bearer_token: str | None = field(repr=False)
     oauth2: OAuth2Settings | None
     signer: Signer | None
     signature_profile: str

@@ -7,7 +7,7 @@ module only asks the authorization server.
 import base64
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from .errors import DCIAuthenticationError, DCIProtocolError, DCIRejectedError, _lt
@@ -25,7 +25,7 @@ MAX_LIFETIME = 3600
 
 @dataclass(frozen=True)
 class Token:
-    access_token: str
+    access_token: str = field(repr=False)
     expires_at: float
 
 

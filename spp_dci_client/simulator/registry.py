@@ -14,7 +14,6 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import parse_qs, unquote
 
 import httpx
@@ -33,7 +32,6 @@ from ..services.signing import (
     Signer,
     generate_private_key,
     get_profile,
-    load_private_key,
     public_jwk,
     public_key_from_jwk,
     public_key_to_pem,
@@ -61,14 +59,25 @@ PEER_PROFILES = {PEER_SPEC: PROFILE_CAVAGE, PEER_OPENSPP: PROFILE_OPENSPP, PEER_
 OPENG2P_DEFAULT_ALGORITHMS = ("RS256",)
 
 
-def simulator_private_key(seed=b"spp-dci-simulator"):
-    """The simulator's Ed25519 key, derived from a seed so the demo can pin its public key."""
+_process_key = ed25519.Ed25519PrivateKey.generate()
+_process_rsa_key = generate_private_key("rsa")
+
+
+def simulator_private_key(seed=None):
+    """The simulator's Ed25519 signing key: random, made once per process and never stored.
+
+    Peers learn its public key from the simulator's JWKS, so no one else can
+    sign as the simulator. With ``seed``, a key derived from it: a known second
+    key for tests only, never a registry's.
+    """
+    if seed is None:
+        return _process_key
     return ed25519.Ed25519PrivateKey.from_private_bytes(hashlib.sha256(seed).digest())
 
 
 def simulator_rsa_private_key():
-    """The simulator's RSA key (OpenG2P signs with RS256), a fixed test key so the demo can pin it."""
-    return load_private_key((Path(__file__).parent / "simulator_rsa_key.pem").read_bytes())
+    """The simulator's RSA key (OpenG2P signs with RS256): like its Ed25519 key, made once per process."""
+    return _process_rsa_key
 
 
 @dataclass

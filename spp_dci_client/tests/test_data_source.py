@@ -67,8 +67,14 @@ class TestDataSource(DCICase):
         with self.assertRaisesRegex(UserError, "dci_secret_key"):
             source._get_client_config()
 
-    def test_without_server_key_secrets_are_flagged_unprotected(self):
-        with patch.dict(os.environ, {"SPP_DCI_SECRET_KEY": ""}):
+    def test_without_server_key_secrets_are_refused(self):
+        with patch.dict(os.environ, {"SPP_DCI_SECRET_KEY": "", "SPP_DCI_ALLOW_PLAIN_SECRETS": ""}), \
+                self.assertRaisesRegex(UserError, "dci_secret_key .* SPP_DCI_SECRET_KEY"):
+            self.make_data_source(code="unprotected")
+        self.assertFalse(self.env["spp.dci.data.source"].search([("code", "=", "unprotected")]))
+
+    def test_development_mode_stores_plain_secrets(self):
+        with patch.dict(os.environ, {"SPP_DCI_SECRET_KEY": "", "SPP_DCI_ALLOW_PLAIN_SECRETS": "1"}):
             source = self.make_data_source(code="unprotected")
             self.assertFalse(source.secrets_protected)
             self.assertTrue(source.sudo().oauth2_client_secret_stored.startswith(secrets.PLAIN))

@@ -98,6 +98,7 @@ class DciCrvsEvent(models.Model):
             event.write({"state": "applied", "changes": json.dumps(changes)})
 
     def action_apply(self):
+        self.check_access("write")
         if self.filtered(lambda event: event.state == "applied"):
             raise UserError(self.env._("This event is already applied."))
         self._apply()
@@ -105,6 +106,7 @@ class DciCrvsEvent(models.Model):
 
     def action_revert(self):
         """Put back the values the event replaced."""
+        self.check_access("write")
         for event in self:
             if event.state != "applied":
                 raise UserError(self.env._("Only an applied event can be reverted."))

@@ -53,10 +53,12 @@ class DciCrvsSubscription(models.Model):
                 subscription.state = "failed"
 
     def action_refresh(self):
+        self.check_access("write")
         self._refresh_from_callbacks()
         return True
 
     def action_unsubscribe(self):
+        self.check_access("write")
         for data_source in self.mapped("data_source_id"):
             mine = self.filtered(lambda subscription, source=data_source: subscription.data_source_id == source)
             service = CRVSService(self.env, data_source.code)

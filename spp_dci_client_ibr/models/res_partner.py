@@ -1,4 +1,5 @@
 from odoo import fields, models
+from odoo.exceptions import AccessError
 
 from ..services.ibr_service import IBRService
 
@@ -13,6 +14,8 @@ class ResPartner(models.Model):
     def action_dci_check_duplication(self):
         """Partner form button: check other enrolments with the default IBR data source."""
         self.ensure_one()
+        if not self.env.user.has_group("spp_dci_client.group_dci_user"):
+            raise AccessError(self.env._("Only DCI users can query the beneficiary registry."))
         code = self.env["ir.config_parameter"].sudo().get_param(DEFAULT_CODE_PARAM, "ibr_main")
         service = IBRService(self.env["spp.dci.data.source"].get_by_code(code), self.env)
         try:

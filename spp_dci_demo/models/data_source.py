@@ -35,8 +35,6 @@ class DciDataSource(models.Model):
         key = self._spp_dci_demo_key("Demo signing key", "ed25519")
         rsa_key = self._spp_dci_demo_key("Demo RSA signing key (OpenG2P)", "rsa")
         base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
-        simulator = simulator_mount.registry()
-        simulator_key = simulator.public_key_pem
         for code, name, registry_type, role in DEMO_SOURCES:
             if self.with_context(active_test=False).search([("code", "=", code)]):
                 continue
@@ -46,7 +44,8 @@ class DciDataSource(models.Model):
                 "oauth2_client_id": DEMO_CLIENT_ID, "oauth2_client_secret": DEMO_CLIENT_SECRET,
                 "our_sender_id": "openspp.demo", "receiver_id": f"{role}.simulator",
                 "our_callback_uri": f"{base_url}/dci/callback", "signing_key_id": key.id,
-                "registry_public_key": simulator_key, "signature_policy": "require", "timeout": 10,
+                "registry_jwks_url": simulator_mount.jwks_url(base_url, role), "signature_policy": "require",
+                "timeout": 10,
             })
         for code, name, peer, algorithm in PEER_SOURCES:
             if self.with_context(active_test=False).search([("code", "=", code)]):
@@ -59,7 +58,7 @@ class DciDataSource(models.Model):
                 "our_sender_id": "openspp.demo", "receiver_id": "crvs.simulator",
                 "our_callback_uri": f"{base_url}/dci/callback",
                 "signing_key_id": (rsa_key if algorithm == "rsa" else key).id, "signature_profile": peer,
-                "registry_public_key": simulator.public_key_pem_for(peer), "signature_policy": "require",
+                "registry_jwks_url": simulator_mount.jwks_url(base_url, role), "signature_policy": "require",
                 "timeout": 10,
             })
 
@@ -72,15 +71,22 @@ class DciDataSource(models.Model):
 
     @api.model
     def _spp_dci_demo_repoint(self, base_url):
-        """Follow a change of web.base.url, so the demo keeps talking to its own simulator."""
+        """Follow a change of web.base.url, so the demo keeps talking to its own simulator.
+
+        Data sources from before the simulator's key was made per process
+        pinned its old key: they move to its JWKS too.
+        """
         for source in self.sudo().with_context(active_test=False).search([("dci_demo_role", "!=", False)]):
             url = f"{base_url}{PREFIX}/{source.dci_demo_role}"
-            if source.base_url != url:
-                source.write({"base_url": url, "our_callback_uri": f"{base_url}/dci/callback", "state": "draft"})
+            if source.base_url != url or source.registry_public_key:
+                source.write({"base_url": url, "our_callback_uri": f"{base_url}/dci/callback", "state": "draft",
+                              "registry_jwks_url": simulator_mount.jwks_url(base_url, source.dci_demo_role),
+                              "registry_public_key": False})
 
     @api.model
     def _cron_test_demo_sources(self):
         """Run Test Connection on the demo's data sources until they pass (first run at server start)."""
+        self._spp_dci_demo_repoint(self.env["ir.config_parameter"].sudo().get_param("web.base.url"))
         for source in self.search([("dci_demo_role", "!=", False), ("state", "!=", "active")]):
             source.test_connection()
             _logger.info("demo data source %s: %s", source.code, source.state)

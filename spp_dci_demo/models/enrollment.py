@@ -1,3 +1,4 @@
+import hashlib
 import json
 import logging
 
@@ -14,7 +15,9 @@ from .enrollment_check import KINDS, OUTCOMES, compare_birth
 _logger = logging.getLogger(__name__)
 
 SERVER_ONLY_FIELDS = {"state", "approved_by", "enrolled_date", "birth_outcome", "enrolment_outcome",
-                      "disability_outcome", "disability_top_up"}
+                      "disability_outcome", "disability_top_up", "check_ids"}
+CHECKED_FIELDS = {"child_id", "program_id", "declared_name", "declared_birth_date", "declared_sex"}
+APPROVER_GROUP = "spp_dci_demo.group_enrollment_approver"
 BULK_CHUNK = 100
 
 
@@ -62,18 +65,29 @@ class DciDemoEnrollment(models.Model):
         for request in self:
             request.name = f"{request.program_id.name or ''}: {request.child_id.name or ''}"
 
-    @api.depends("child_id.dci_identifier_ids")
+    @api.depends("child_id.dci_identifier_ids.identifier_type", "child_id.dci_identifier_ids.value")
     def _compute_birth_identifier(self):
         for request in self:
             brn = request.child_id.dci_identifier_ids.filtered(lambda identifier: identifier.identifier_type == "BRN")
             request.birth_identifier = brn[:1].value
 
+    def _checked_subject(self):
+        """A fingerprint of everything the checks looked at: a check counts only while it still matches."""
+        self.ensure_one()
+        subject = [self.child_id.id, self.birth_identifier or "", (self.declared_name or "").strip(),
+                   self.declared_birth_date.isoformat() if self.declared_birth_date else "",
+                   self.declared_sex or "", self.program_id.code or ""]
+        return hashlib.sha256(json.dumps(subject).encode()).hexdigest()
+
     def _latest_checks(self):
         self.ensure_one()
-        return {kind: self.check_ids.filtered(lambda check, kind=kind: check.kind == kind)[:1]
-                for kind, _label in KINDS}
+        subject = self._checked_subject()
+        current = self.check_ids.filtered(lambda check: check.subject == subject)
+        return {kind: current.filtered(lambda check, kind=kind: check.kind == kind)[:1] for kind, _label in KINDS}
 
-    @api.depends("check_ids.outcome")
+    @api.depends("check_ids.outcome", "check_ids.subject", "child_id", "program_id.code", "declared_name",
+                 "declared_birth_date", "declared_sex", "child_id.dci_identifier_ids.value",
+                 "child_id.dci_identifier_ids.identifier_type")
     def _compute_outcomes(self):
         for request in self:
             latest = request._latest_checks()
@@ -82,7 +96,9 @@ class DciDemoEnrollment(models.Model):
             request.disability_outcome = latest["disability"].outcome
             request.disability_top_up = latest["disability"].outcome == "pwd"
 
-    @api.depends("check_ids.outcome", "check_ids.details", "check_ids.message")
+    @api.depends("check_ids.outcome", "check_ids.details", "check_ids.message", "check_ids.subject", "child_id",
+                 "program_id.code", "declared_name", "declared_birth_date", "declared_sex",
+                 "child_id.dci_identifier_ids.value")
     def _compute_latest_details(self):
         for request in self:
             latest = request._latest_checks()
@@ -90,11 +106,35 @@ class DciDemoEnrollment(models.Model):
             request.matched_programs = latest["enrolment"].message if latest["enrolment"].outcome == "duplicate" \
                 else False
 
-    def write(self, vals):
-        if SERVER_ONLY_FIELDS & vals.keys() and not self.env.su:
+    def _check_server_only(self, vals, new=False):
+        """Users never set the state, the decision or the checks, on create, copy or write alike."""
+        if self.env.su:
+            return
+        forced = SERVER_ONLY_FIELDS & vals.keys()
+        if new:
+            forced = {name for name in forced if vals[name] and not (name == "state" and vals[name] == "draft")}
+        if forced:
             raise AccessError(self.env._(
                 "The state and check results of an enrollment request only change through its buttons."))
-        return super().write(vals)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_server_only(vals, new=True)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_server_only(vals)
+        if CHECKED_FIELDS & vals.keys():
+            decided = self.filtered(lambda request: request.state in ("rejected", "enrolled"))
+            if decided:
+                raise UserError(self.env._("%s is decided: what was checked can no longer change.",
+                                           decided[0].name))
+        result = super().write(vals)
+        if CHECKED_FIELDS & vals.keys():
+            self.filtered(lambda request: request.state in ("checked", "approved")).sudo().write(
+                {"state": "draft", "approved_by": False})
+        return result
 
     # checks
 
@@ -108,7 +148,7 @@ class DciDemoEnrollment(models.Model):
             outcome, details, message = "error", [], str(error)
         self.env["spp.dci.demo.check"].sudo().create({
             "request_id": self.id, "kind": kind, "outcome": outcome, "details": json.dumps(details),
-            "message": message, "user_id": self.env.uid,
+            "message": message, "user_id": self.env.uid, "subject": self._checked_subject(),
         })
         return outcome
 
@@ -117,6 +157,7 @@ class DciDemoEnrollment(models.Model):
             raise UserError(self.env._("%s has no birth registration number (BRN).", self.child_id.display_name))
 
     def action_verify_birth(self):
+        self.check_access("write")
         for request in self:
             request._require_identifier()
         service = CRVSService(self.env, "crvs_main")
@@ -138,6 +179,7 @@ class DciDemoEnrollment(models.Model):
     def action_verify_birth_async(self):
         """The same check in DCI async mode: the result arrives at our callback."""
         self.ensure_one()
+        self.check_access("write")
         self._require_identifier()
         service = CRVSService(self.env, "crvs_main")
         try:
@@ -147,12 +189,13 @@ class DciDemoEnrollment(models.Model):
             service.close()
         self.env["spp.dci.demo.check"].sudo().create({
             "request_id": self.id, "kind": "birth", "outcome": "pending", "mode": "async",
-            "transaction_id": ack["transaction_id"], "user_id": self.env.uid,
+            "transaction_id": ack["transaction_id"], "user_id": self.env.uid, "subject": self._checked_subject(),
         })
         return True
 
     def action_refresh_async(self):
         """Pick up async results that arrived while this request was being saved."""
+        self.check_access("write")
         pending = self.check_ids.filtered(lambda check: check.outcome == "pending")
         transactions = self.env["spp.dci.transaction"].sudo().search([
             ("transaction_id", "in", pending.mapped("transaction_id")), ("state", "=", "done")])
@@ -163,6 +206,7 @@ class DciDemoEnrollment(models.Model):
         return True
 
     def action_check_enrolments(self):
+        self.check_access("write")
         service = IBRService(self.env["spp.dci.data.source"].get_by_code("ibr_main"), self.env)
         try:
             for request in self:
@@ -180,6 +224,7 @@ class DciDemoEnrollment(models.Model):
         return "clear", [], False
 
     def action_check_disability(self):
+        self.check_access("write")
         service = DRService(self.env, "dr_main")
         try:
             for request in self:
@@ -225,7 +270,7 @@ class DciDemoEnrollment(models.Model):
         return reasons
 
     def action_approve(self):
-        if not self.env.user.has_group("spp_dci_demo.group_enrollment_approver"):
+        if not self.env.user.has_group(APPROVER_GROUP):
             raise AccessError(self.env._("Only a Child Benefit approver can approve enrollment requests."))
         for request in self:
             if request.state != "checked":
@@ -238,15 +283,20 @@ class DciDemoEnrollment(models.Model):
         return True
 
     def action_reject(self):
-        if not self.env.user.has_group("spp_dci_demo.group_enrollment_approver"):
+        if not self.env.user.has_group(APPROVER_GROUP):
             raise AccessError(self.env._("Only a Child Benefit approver can reject enrollment requests."))
         self.filtered(lambda request: request.state in ("draft", "checked")).sudo().write({"state": "rejected"})
         return True
 
     def action_enroll(self):
+        self.check_access("write")
         for request in self:
             if request.state != "approved":
                 raise UserError(self.env._("Only an approved request can be enrolled."))
+            reasons = request._blocking_reasons()
+            if reasons:
+                raise UserError(self.env._("%(name)s cannot be enrolled: %(reasons)s.", name=request.name,
+                                           reasons="; ".join(reasons)))
             request.sudo().write({"state": "enrolled", "enrolled_date": fields.Date.today()})
         return True
 
@@ -255,7 +305,9 @@ class DciDemoEnrollment(models.Model):
     @api.model
     def action_bulk_verify_births(self, requests=None):
         """Verify the births of many requests (default: every draft) in batched DCI calls."""
+        self.check_access("write")
         requests = requests if requests is not None else self.search([("state", "=", "draft")])
+        requests.check_access("write")
         requests = requests.filtered("birth_identifier")
         service = CRVSService(self.env, "crvs_main")
         counts = {}

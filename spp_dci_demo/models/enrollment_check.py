@@ -61,6 +61,7 @@ class DciDemoCheck(models.Model):
     message = fields.Char()
     user_id = fields.Many2one("res.users", string="Checked by", default=lambda self: self.env.user)
     check_date = fields.Datetime(default=fields.Datetime.now)
+    subject = fields.Char(readonly=True, help="Fingerprint of the request's checked values when this check ran.")
     details_html = fields.Html(compute="_compute_details_html", sanitize=True)
 
     def _compute_details_html(self):

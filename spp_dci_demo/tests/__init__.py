@@ -1,2 +1,3 @@
 from . import test_enrollment
 from . import test_reliability
+from . import test_security_admin

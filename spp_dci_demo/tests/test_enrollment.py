@@ -24,7 +24,8 @@ class DemoCase(SimulatorMixin, HttpCase):
         cls.client_keys[key.kid] = load_public_key(key.public_key_pem)
         for source in cls.env["spp.dci.data.source"].search([("dci_demo_role", "!=", False)]):
             source.write({"base_url": cls.server.url(source.dci_demo_role),
-                          "our_callback_uri": cls.base_url() + "/dci/callback"})
+                          "our_callback_uri": cls.base_url() + "/dci/callback",
+                          "registry_public_key": cls.sim.public_key_pem, "registry_jwks_url": False})
         cls.requests = {case: cls.env.ref(f"spp_dci_demo.enrollment_{case}") for case in CASES}
 
     def setUp(self):

@@ -151,7 +151,7 @@ class TestReliability(SecurityFaults, DemoCase):
         cases = [
             ("connection refused", lambda: self.point(base_url="http://127.0.0.1:9/{role}", max_attempts=2),
              DCIConnectionError, None),
-            ("DNS failure", lambda: self.point(base_url="http://registry.invalid/{role}", max_attempts=1),
+            ("DNS failure", lambda: self.point(base_url="https://registry.invalid/{role}", max_attempts=1),
              DCIConnectionError, None),
             ("read timeout", lambda: (self.point(timeout=1, max_attempts=1),
                                       self.sim.faults.add("latency", seconds=2, times=None)), DCITimeoutError, None),
