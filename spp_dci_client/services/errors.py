@@ -5,7 +5,7 @@ UI. Messages carry ids, codes and HTTP statuses, never payloads, personal data
 or secrets, and are translated when they are displayed.
 """
 
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools.translate import LazyTranslate
 
 _lt = LazyTranslate(__name__, default_lang="en_US")
@@ -87,3 +87,19 @@ class DCICallbackRefused(DCIError):
 
     def __init__(self, message, code, http_status=200):
         super().__init__(message, code=code, http_status=http_status)
+
+
+class DCIValidationError(DCIConfigurationError, ValidationError):
+    """Invalid call arguments or data source settings.
+
+    Also a ValidationError: OpenSPP's published client raised ValidationError
+    for these, and code written against it catches that.
+    """
+
+
+class DCIQueryError(DCIValidationError):
+    """A query that cannot be expressed as a DCI query; ``part`` is the piece that cannot."""
+
+    def __init__(self, message, part=None):
+        super().__init__(message)
+        self.part = part
