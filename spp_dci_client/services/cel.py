@@ -236,10 +236,7 @@ def _literals(node, negated=False):
         return _literals(node[1], not negated)
     conjunction = (kind == "and") != negated
     left, right = _literals(node[1], negated), _literals(node[2], negated)
-    if conjunction:
-        clauses = left + right
-    else:
-        clauses = [_merge(first, second) for first in left for second in right]
+    clauses = left + right if conjunction else [_merge(first, second) for first in left for second in right]
     if len(clauses) > MAX_CLAUSES:
         raise _error("the whole expression", "too many combinations of 'or' and 'and'")
     return clauses
