@@ -228,17 +228,18 @@ class DCIClient:
         return query_value
 
     def _opencrvs_criteria(self, query_type, query, event_type, page, page_size):
-        """A search as OpenSPP sends it to OpenCRVS: Civil registry, the lower-case event, consent, sort.
+        """A search in the shape OpenCRVS's DCI API takes: the event, a consent and a sort order.
 
-        OpenCRVS takes the event ("birth", "death") in reg_event_type and
-        wants a consent and a sort order; the query itself is unchanged.
+        OpenCRVS (opencrvs/dci-crvs-api) reads the event from reg_type,
+        "ocrvs:registry_type:<event>"; OpenSPP2 sends it in reg_event_type:
+        both are sent. The query itself is unchanged.
         """
-        event = (event_type or "birth").lower()
+        event = E.check_token((event_type or "birth").lower(), "event_type")
         return {
             "query_type": query_type,
             "query": query,
-            "reg_type": C.REGISTRY_CIVIL,
-            "event_type": E.check_token(event, "event_type"),
+            "reg_type": f"ocrvs:registry_type:{event}",
+            "event_type": event,
             "sort": [{"attribute_name": "createdAt", "sort_order": "asc"}],
             "consent": {"ts": E.timestamp(), "purpose": {"text": "Social protection programme verification",
                                                         "code": "SPP"}},

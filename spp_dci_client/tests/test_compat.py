@@ -6,6 +6,7 @@ envelope sent is validated against the SPDCI YAML.
 """
 
 import json
+import re
 
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
@@ -16,6 +17,44 @@ from .common import CallbackCase
 from .spec import request_errors
 
 PERSON = "ns:org:RegistryRecordType:Person"
+OFFSET_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+
+
+def opencrvs_refusals(envelope):
+    """What OpenCRVS's DCI API would refuse in a sync search, by its request schema.
+
+    Written from opencrvs/dci-crvs-api packages/http-api/src/validations.ts
+    (zod; unknown keys are ignored there, so they are here).
+    """
+    refusals = []
+    head, message = envelope["header"], envelope["message"]
+    if head.get("action") != "search" or not isinstance(head.get("total_count"), int):
+        refusals.append("header action/total_count")
+    if not OFFSET_TIME.match(head.get("message_ts", "")) or not isinstance(head.get("sender_id"), str):
+        refusals.append("header message_ts/sender_id")
+    if not isinstance(message.get("transaction_id"), str) or len(message["transaction_id"]) > 99:
+        refusals.append("transaction_id")
+    for item in message.get("search_request", []):
+        criteria = item.get("search_criteria", {})
+        if not OFFSET_TIME.match(item.get("timestamp", "")) or not re.match(r"^[a-z]{3}$", item.get("locale", "")):
+            refusals.append("item timestamp/locale")
+        if criteria.get("reg_type") not in ("ocrvs:registry_type:birth", "ocrvs:registry_type:death",
+                                            "ocrvs:registry_type:marriage"):
+            refusals.append("reg_type")
+        query = criteria.get("query")
+        if criteria.get("query_type") != "idtype-value" or not isinstance(query, dict) \
+                or query.get("type") not in ("BRN", "DRN", "MRN", "OPENCRVS_RECORD_ID", "NID") \
+                or not isinstance(query.get("value"), str):
+            refusals.append("query")
+        pagination = criteria.get("pagination", {})
+        if not isinstance(pagination.get("page_size"), int) or pagination["page_size"] < 1:
+            refusals.append("pagination")
+        consent = criteria.get("consent", {})
+        if "ts" in consent and not OFFSET_TIME.match(consent["ts"]):
+            refusals.append("consent ts")
+        if any(sort.get("sort_order") not in ("asc", "desc") for sort in criteria.get("sort", [])):
+            refusals.append("sort")
+    return refusals
 
 
 @tagged("post_install", "-at_install")
@@ -182,8 +221,15 @@ class TestOpenSPPClientCalls(CallbackCase):
         _path, criteria = self.sent()
         self.assertEqual((criteria["query_type"], criteria["query"], criteria["reg_event_type"]),
                          ("idtype-value", {"type": "BRN", "value": "BR-2024-0042"}, "birth"))
+        self.assertEqual(criteria["reg_type"], "ocrvs:registry_type:birth", "where OpenCRVS reads the event")
+        self.assertEqual(opencrvs_refusals(self.sim.received[-1][2]), [])
         self.assertEqual(criteria["sort"], [{"attribute_name": "createdAt", "sort_order": "asc"}])
         self.assertTrue(self.sim.received[-1][2]["signature"], "we sign for OpenCRVS too")
+        self.client.search_by_id_opencrvs("DRN", "DR-2024-0007", "death", 1, 1)
+        self.assertEqual(self.sent()[1]["reg_type"], "ocrvs:registry_type:death")
+        self.assertEqual(opencrvs_refusals(self.sim.received[-1][2]), [])
+        self.client.search_by_id("BRN", "BR-2024-0042")
+        self.assertEqual(opencrvs_refusals(self.sim.received[-1][2]), ["reg_type"], "the oracle can refuse")
 
     def test_async_modes_ack_and_call_back(self):
         with self.allow_requests(all_requests=True):
