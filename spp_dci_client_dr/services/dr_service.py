@@ -110,7 +110,8 @@ class DRService:
 
     def get_functional_assessment(self, identifier_type, identifier_value):
         """Washington Group scores keyed Vision, Hearing, Mobility, Cognition, Self-Care, Communication."""
-        item = self.client.search_by_id(identifier_type, identifier_value, page_size=1)["message"]
+        # No reg_record_type: the client's PERSON default is not the DR's record type (DisabledPerson).
+        item = self.client.search_by_id(identifier_type, identifier_value, record_type=None, page_size=1)["message"]
         record = _record(item["search_response"][0])
         return functional_scores(record) if record else {}
 

@@ -81,7 +81,8 @@ class IBRService:
 
     def search_beneficiary(self, identifier_type, identifier_value):
         """The registry's beneficiary records for one identifier, as BeneficiaryInfo dicts."""
-        response = self.client.search_by_id(identifier_type, identifier_value, page_size=100)
+        # No reg_record_type: the client's PERSON default names no IBR record (members, groups).
+        response = self.client.search_by_id(identifier_type, identifier_value, record_type=None, page_size=100)
         item = response["message"]["search_response"][0]
         return [info.to_dict() for info in self._beneficiaries(item, identifier_type, identifier_value)]
 
