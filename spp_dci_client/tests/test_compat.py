@@ -368,5 +368,12 @@ class TestOpenSPPDataSourceCalls(CallbackCase):
                 self.assertEqual(body["error"]["data"]["name"], f"{AccessError.__module__}.AccessError")
                 self.assertNotIn("result", body)
         self.assertEqual(self.sim.stats["token_requests"], before, "no token was fetched for an RPC caller")
+        response = self.url_open("/web/dataset/call_kw", data=json.dumps({
+            "jsonrpc": "2.0", "method": "call", "id": 2,
+            "params": {"model": "spp.dci.data.source", "method": "get_by_registry_type", "args": ["CRSV"],
+                       "kwargs": {}}}), headers={"Content-Type": "application/json"})
+        error = response.json()["error"]["data"]
+        self.assertEqual(error["name"], "odoo.addons.spp_dci_client.services.errors.DCIValidationError")
+        self.assertIn("CRSV", error["message"])
         body = self.rpc("test_connection")
         self.assertEqual(body["result"]["params"]["type"], "success", body)
