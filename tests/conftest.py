@@ -8,8 +8,6 @@ import os
 import sys
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parent.parent
 ODOO_SRC = os.environ.get("ODOO_SRC", "/opt/odoo")
 if not Path(ODOO_SRC, "odoo", "release.py").exists():
@@ -20,9 +18,3 @@ import odoo.addons  # noqa: E402
 
 if str(REPO) not in odoo.addons.__path__:
     odoo.addons.__path__.append(str(REPO))
-
-
-@pytest.fixture(scope="session", autouse=True)
-def load_registry():
-    """Replaces pytest-odoo's fixture of the same name: these tests use no database, so load no registry."""
-    yield
