@@ -11,9 +11,9 @@ from ..services import envelope as E
 from ..services import secrets
 from ..services.client import DEFAULT_RECORD_TYPE, DCIClient
 from ..services.config import ClientConfig, OAuth2Settings
-from ..services.errors import DCIConfigurationError, DCIError
+from ..services.errors import DCIConfigurationError, DCIError, DCIValidationError
 from ..services.keys import JWKSKeys, NoKeys, StaticKeys
-from ..services.oauth import STYLE_POST, STYLES
+from ..services.oauth import STYLE_POST, STYLE_QUERY, STYLES
 from ..services.signing import PROFILE_CAVAGE, PROFILES
 from ..services.transport import NO_RETRY, RetryPolicy
 from ..services.verification import POLICY_OFF, POLICY_REQUIRE, SIGNATURE_POLICIES, check_registry_signature
@@ -21,6 +21,7 @@ from ..services.verification import POLICY_OFF, POLICY_REQUIRE, SIGNATURE_POLICI
 _logger = logging.getLogger(__name__)
 
 CODE_PATTERN = re.compile(r"^[a-z0-9_]+$")
+ENDPOINT_PATTERN = re.compile(r"^/[A-Za-z0-9_./-]*$")
 URL_PATTERN = re.compile(r"^https?://[^\s/?#]+[^\s?#]*$")
 AUTH_REQUIRED_FIELDS = {
     "none": (),
@@ -30,7 +31,7 @@ AUTH_REQUIRED_FIELDS = {
 SECRET_FIELDS = {"bearer_token": "bearer_token_stored", "oauth2_client_secret": "oauth2_client_secret_stored"}
 STORED_SECRET_FIELDS = set(SECRET_FIELDS.values())
 CREDENTIAL_FIELDS = {"base_url", "auth_type", "oauth2_token_url", "oauth2_client_id", "oauth2_client_secret",
-                     "oauth2_scope", "oauth2_token_style", "auth_endpoint"}
+                     "oauth2_scope", "oauth2_token_style", "oauth2_credential_location", "auth_endpoint"}
 SECRET_DESTINATION_FIELDS = ("base_url", "oauth2_token_url", "auth_endpoint", "search_endpoint",
                              "subscribe_endpoint", "allow_plain_http")
 SECRET_OF_AUTH = {"bearer": "bearer_token", "oauth2": "oauth2_client_secret"}
@@ -69,6 +70,11 @@ class DciDataSource(models.Model):
     oauth2_client_secret_stored = fields.Char(groups="base.group_system", copy=False)
     oauth2_scope = fields.Char(string="OAuth2 Scope")
     oauth2_token_style = fields.Selection(STYLES, string="Token Request Style", required=True, default=STYLE_POST)
+    oauth2_credential_location = fields.Selection(
+        [("body", "Request body (RFC 6749)"), ("query", "Query string (OpenCRVS)")],
+        string="OAuth2 Credential Location", required=True, default="body",
+        help="Query string: the client id and secret travel in the token URL, as OpenCRVS requires; "
+             "URLs are often logged by proxies and servers, so use it only where the registry demands it.")
     auth_endpoint = fields.Char(required=True, default=C.PATH_TOKEN)
 
     our_sender_id = fields.Char(string="Our Sender ID",
@@ -282,13 +288,64 @@ class DciDataSource(models.Model):
 
     @api.model
     def get_by_registry_type(self, registry_type):
-        return self.sudo().search([("registry_type", "=", registry_type)]).with_env(self.env)
+        """The active data sources of a registry type: the spec's value or a short name (CRVS, IBR, DR, ...)."""
+        found = C.registry_type(registry_type)
+        if not found:
+            raise DCIValidationError(self.env._(
+                "Unknown registry type %(value)r: use one of %(names)s or a spec registry type.",
+                value=registry_type, names=", ".join(C.REGISTRY_TYPE_ALIASES)))
+        return self.sudo().search([("registry_type", "=", found)]).with_env(self.env)
 
     def clear_oauth2_token_cache(self):
         """Forget the stored and cached OAuth2 tokens, so the next request authenticates again."""
         self.check_access("write")
         self.env["spp.dci.oauth.token"].sudo()._forget(self.ids)
         return True
+
+    @api.private
+    def get_oauth2_token(self, force_refresh=False):
+        """The OAuth2 access token requests carry, renewed first with ``force_refresh``.
+
+        For server code only: Python callers may use it, RPC callers may not
+        (a token is a credential).
+        """
+        self.ensure_one()
+        if self.sudo().auth_type != "oauth2":
+            raise DCIValidationError(self.env._("Data source %s does not use OAuth2 authentication.",
+                                                self.sudo().code))
+        if force_refresh:
+            self.env["spp.dci.oauth.token"].sudo()._forget(self.ids)
+        return self.get_access_token()
+
+    @api.private
+    def get_access_token(self):
+        """The credential requests to this registry carry: the OAuth2 token (cached), the bearer token, or None."""
+        self.ensure_one()
+        with DCIClient(self, self.env) as client:
+            return client._token()
+
+    @api.private
+    def make_request(self, endpoint, message, action=None):
+        """A signed, authenticated request to ``endpoint``; returns the checked response envelope.
+
+        ``message`` is the DCI message, or a whole envelope whose header gives
+        the action (the header itself is rebuilt and signed here).
+        """
+        self.ensure_one()
+        if isinstance(message, dict) and isinstance(message.get("message"), dict):
+            action = action or (message.get("header") or {}).get("action")
+            message = message["message"]
+        if not isinstance(message, dict) or not action:
+            raise DCIValidationError(self.env._("make_request needs a DCI message and its action."))
+        with DCIClient(self, self.env) as client:
+            return client.post_sync(self._check_endpoint(endpoint), E.check_token(action, "action"), message)
+
+    @api.model
+    def _check_endpoint(self, endpoint):
+        if not isinstance(endpoint, str) or not ENDPOINT_PATTERN.match(endpoint) or ".." in endpoint:
+            raise DCIValidationError(self.env._("Invalid endpoint %r: a path such as /registry/sync/search "
+                                                "is required.", endpoint))
+        return endpoint
 
     def _get_oauth2_token(self, transport, rejected=None):
         """A valid OAuth2 access token (internal: never expose it over RPC)."""
@@ -304,7 +361,7 @@ class DciDataSource(models.Model):
         record = self.sudo()
         missing = [record._fields[name].string for name in ("base_url", "our_sender_id") if not record[name]]
         if missing:
-            raise DCIConfigurationError(self.env._(
+            raise DCIValidationError(self.env._(
                 "Data source %(code)s cannot be used: %(fields)s not set.", code=record.code,
                 fields=", ".join(missing),
             ))
@@ -331,7 +388,7 @@ class DciDataSource(models.Model):
                 client_id=record.oauth2_client_id,
                 client_secret=secrets.decrypt(record.oauth2_client_secret_stored),
                 scope=record.oauth2_scope or None,
-                style=record.oauth2_token_style,
+                style=STYLE_QUERY if record.oauth2_credential_location == "query" else record.oauth2_token_style,
             ) if record.auth_type == "oauth2" else None,
             signer=signer,
             signature_profile=record.signature_profile,

@@ -259,7 +259,8 @@ def _insert(registry, row):
     # would cost every call a WAL fsync; only a crash of the database server
     # itself could lose the last fraction of a second of log rows.
     insert = SQL(
-        "SET LOCAL lock_timeout = %s; SET LOCAL synchronous_commit = off; INSERT INTO spp_dci_transaction (%s, create_date, write_date) "
+        "SET LOCAL lock_timeout = %s; SET LOCAL synchronous_commit = off; "
+        "INSERT INTO spp_dci_transaction (%s, create_date, write_date) "
         "VALUES (%s, now() at time zone 'UTC', now() at time zone 'UTC')",
         LOCK_TIMEOUT,
         SQL(", ").join(SQL.identifier(name) for name in columns),

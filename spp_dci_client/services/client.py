@@ -18,7 +18,14 @@ from odoo.api import Environment
 
 from . import constants as C
 from . import envelope as E
-from .errors import DCIAuthenticationError, DCIConfigurationError, DCISignatureError, _lt, registry_text
+from .cel import to_predicate
+from .errors import (
+    DCIAuthenticationError,
+    DCISignatureError,
+    DCIValidationError,
+    _lt,
+    registry_text,
+)
 from .signing import get_profile
 from .transport import Transport
 from .verification import (  # noqa: F401  pylint: disable=unused-import
@@ -72,75 +79,166 @@ class DCIClient:
     def __exit__(self, *exc_info):
         self.close()
 
-    # searches
+    # searches: the arguments, positions and defaults of OpenSPP's published DCIClient
 
-    def search(self, query_type, query, *, reg_type=None, record_type=None, page=1, page_size=10, sort=None,
-               consent=None, locale=C.DEFAULT_LOCALE):
-        """Sync search of one query; returns the on-search envelope."""
-        item = self._search_item({"query_type": query_type, "query": query, "reg_type": reg_type,
-                                  "record_type": record_type, "page": page, "page_size": page_size, "sort": sort,
-                                  "consent": consent, "locale": locale})
+    def search(self, query_type, query_value, record_type="PERSON", page=1, page_size=10, registry_type=None,
+               registry_event_type=None, *, sort=None, consent=None, locale=C.DEFAULT_LOCALE):
+        """Sync search of one query; returns the on-search envelope.
+
+        ``query_value``: for idtype-value a "TYPE:VALUE" string or {"type", "value"};
+        for predicate a CEL-style string (see cel.py) or the spec's predicate list;
+        for expression an expression object. ``record_type``: PERSON, GROUP, ...
+        or a namespaced record type; ``registry_type``: CRVS, IBR, DR, ... or the
+        spec's value (default: the data source's).
+        """
+        item = self._search_item(self._criteria(query_type, query_value, record_type, page, page_size, registry_type,
+                                                registry_event_type, sort=sort, consent=consent, locale=locale))
         return self._sync_search([item])[0]
 
-    def search_async(self, query_type, query, *, callback_url=None, origin=None, **criteria):
+    def search_async(self, query_type, query_value, record_type="PERSON", page=1, page_size=10, registry_type=None,
+                     registry_event_type=None, callback_url=None, *, origin=None, sort=None, consent=None,
+                     locale=C.DEFAULT_LOCALE):
         """DCI async search: returns the registry's ACK once it accepts the request.
 
-        ``criteria`` are search()'s keyword arguments. The results come to our
-        callback (``callback_url`` or the data source's our_callback_uri) and
-        are stored on the spp.dci.transaction row whose transaction_id is
-        returned under ``"transaction_id"``.
+        The results come to our callback (``callback_url`` or the data source's
+        our_callback_uri) and are stored on the spp.dci.transaction row whose
+        transaction_id is returned under ``"transaction_id"``.
         """
-        sender_uri = callback_url or self.config.callback_uri
-        if not sender_uri:
-            raise DCIConfigurationError(
-                _lt("Data source %s has no callback URI: set our_callback_uri for async searches.",
-                    self.config.code)
-            )
-        item = self._search_item({"query_type": query_type, "query": query, **criteria})
-        transaction_id = E.new_id()
-        ack = self._send_for_ack(
-            self.config.async_search_endpoint, C.ACTION_SEARCH, E.search_message(transaction_id, [item]),
-            transaction_id, reference_ids=[item["reference_id"]], sender_uri=sender_uri, origin=origin,
-        )
-        return dict(ack, transaction_id=transaction_id)
+        criteria = self._criteria(query_type, query_value, record_type, page, page_size, registry_type,
+                                  registry_event_type, sort=sort, consent=consent, locale=locale)
+        return self._search_async(criteria, callback_url, origin)
 
-    def search_by_id(self, identifier_type, identifier_value, **kwargs):
-        return self.search(C.QUERY_IDTYPE_VALUE, E.idtype_value_query(identifier_type, identifier_value), **kwargs)
+    def search_by_id(self, identifier_type, identifier_value, record_type="PERSON", page=1, page_size=10,
+                     async_mode=False, registry_event_type=None):
+        query = E.idtype_value_query(identifier_type, identifier_value)
+        return self._search_in_mode(async_mode, C.QUERY_IDTYPE_VALUE, query, record_type, page, page_size,
+                                    registry_event_type=registry_event_type)
 
-    def search_by_id_opencrvs(self, identifier_type, identifier_value, **kwargs):
-        """The same lookup in OpenCRVS's shape: an expression on the identifier."""
-        E.check_token(identifier_type, "identifier_type")
-        value = E.check_value(identifier_value, "identifier_value")
-        query = {
-            "type": "ns:org:QueryType:expression",
-            "value": {"expression": {"collection": "Person", "query": {
-                "$and": [{"identifier.type": {"$eq": identifier_type}},
-                         {"identifier.value": {"$eq": value}}]}}},
-        }
-        return self.search(C.QUERY_EXPRESSION, query, **kwargs)
+    def search_by_id_opencrvs(self, identifier_type, identifier_value, event_type="birth", page=1, page_size=10,
+                              async_mode=False):
+        """The identifier lookup in the shape OpenCRVS's DCI API accepts (see _opencrvs_criteria)."""
+        query = E.idtype_value_query(identifier_type, identifier_value)
+        return self._send(self._opencrvs_criteria(C.QUERY_IDTYPE_VALUE, query, event_type, page, page_size),
+                          async_mode)
 
-    def search_by_predicate(self, predicate, **kwargs):
-        return self.search(C.QUERY_PREDICATE, E.check_predicate(predicate), **kwargs)
+    def search_by_predicate(self, predicate, record_type="PERSON", page=1, page_size=10, async_mode=False):
+        """``predicate``: a CEL-style string such as 'birth_date >= "2020-01-01" && sex == "female"', or a list."""
+        return self._search_in_mode(async_mode, C.QUERY_PREDICATE, predicate, record_type, page, page_size)
 
-    def search_by_expression(self, expression, **kwargs):
-        if not isinstance(expression, dict) or not expression:
-            raise DCIConfigurationError(_lt("Invalid expression: a non-empty object is required."))
-        query = expression if "type" in expression else {"type": "ns:org:QueryType:expression",
-                                                         "value": {"expression": expression}}
-        return self.search(C.QUERY_EXPRESSION, query, **kwargs)
+    def search_by_expression(self, expression, record_type="PERSON", page=1, page_size=10, registry_type=None,
+                             registry_event_type=None, async_mode=False, use_opencrvs_format=False):
+        """An expression object; a list (the predicate list OpenSPP's examples pass here) is sent as a predicate."""
+        if use_opencrvs_format:
+            if not isinstance(expression, dict) or not expression:
+                raise E._invalid("expression", "a non-empty object is required")
+            query = {"type": "ns:org:QueryType:expression", "value": {"expression": {"query": expression}}}
+            criteria = self._opencrvs_criteria(C.QUERY_EXPRESSION, query, registry_event_type, page, page_size)
+            return self._send(criteria, async_mode)
+        query_type = C.QUERY_PREDICATE if isinstance(expression, list) else C.QUERY_EXPRESSION
+        return self._search_in_mode(async_mode, query_type, expression, record_type, page, page_size,
+                                    registry_type=registry_type, registry_event_type=registry_event_type)
 
-    def search_by_date_range(self, start_date, end_date, attribute_name="birth_date", **kwargs):
-        start = E.iso_date(start_date, "start_date")
-        end = E.iso_date(end_date, "end_date")
-        if start > end:
-            raise DCIConfigurationError(_lt("Invalid date range: start_date is after end_date."))
+    def search_by_date_range(self, start_date, end_date, attribute_name="birth_date", event_type=None,
+                             record_type="PERSON", page=1, page_size=10, async_mode=False,
+                             use_opencrvs_format=False):
+        """Records whose ``attribute_name`` lies between the two dates, both included.
+
+        The default attribute is the spec's birth_date (OpenSPP's default,
+        dateOfEvent, is no attribute of the spec's person record). With
+        ``use_opencrvs_format`` the range is sent as OpenCRVS's expression
+        {attribute: {"type": "range", "gte": start, "lte": end}}.
+        """
+        start = E.iso_date_or_time(start_date, "start_date")
+        end = E.iso_date_or_time(end_date, "end_date")
+        E.check_token(attribute_name, "attribute_name")
+        if start[:10] > end[:10]:
+            raise E._invalid("date range", "start_date is after end_date")
+        if use_opencrvs_format:
+            query = {"type": "ns:org:QueryType:expression", "value": {"expression": {"query": {
+                attribute_name: {"type": "range", "gte": start, "lte": end}}}}}
+            return self._send(self._opencrvs_criteria(C.QUERY_EXPRESSION, query, event_type, page, page_size),
+                              async_mode)
         predicate = [{
             "seq_num": 1,
             "expression1": {"attribute_name": attribute_name, "operator": "ge", "attribute_value": start},
             "condition": "and",
             "expression2": {"attribute_name": attribute_name, "operator": "le", "attribute_value": end},
         }]
-        return self.search_by_predicate(predicate, **kwargs)
+        return self._search_in_mode(async_mode, C.QUERY_PREDICATE, predicate, record_type, page, page_size,
+                                    registry_event_type=event_type)
+
+    def _criteria(self, query_type, query_value, record_type, page, page_size, registry_type=None,
+                  registry_event_type=None, **extra):
+        """The search_item arguments for one search, from the public methods' arguments."""
+        return dict(
+            extra,
+            query_type=query_type,
+            query=self._query(query_type, query_value),
+            record_type=E.record_type(record_type) if record_type else None,
+            event_type=E.event_type(registry_event_type) if registry_event_type else None,
+            reg_type=E.registry_type(registry_type) if registry_type else None,
+            page=page,
+            page_size=page_size,
+        )
+
+    @staticmethod
+    def _query(query_type, query_value):
+        """The spec's query for a query value in any of the accepted shapes."""
+        if query_type == C.QUERY_IDTYPE_VALUE and isinstance(query_value, str):
+            kind, separator, value = query_value.partition(":")
+            if not separator:
+                raise E._invalid("query_value", "an idtype-value query is 'TYPE:VALUE', e.g. 'BRN:BR-2024-0042'")
+            return E.idtype_value_query(kind.strip(), value.strip())
+        if query_type == C.QUERY_PREDICATE and isinstance(query_value, str):
+            return to_predicate(query_value)
+        if query_type == C.QUERY_EXPRESSION and isinstance(query_value, dict) and query_value \
+                and "type" not in query_value:
+            return {"type": "ns:org:QueryType:expression", "value": {"expression": query_value}}
+        return query_value
+
+    def _opencrvs_criteria(self, query_type, query, event_type, page, page_size):
+        """A search in the shape OpenCRVS's DCI API takes: the event, a consent and a sort order.
+
+        OpenCRVS (opencrvs/dci-crvs-api) reads the event from reg_type,
+        "ocrvs:registry_type:<event>"; OpenSPP2 sends it in reg_event_type:
+        both are sent. The query itself is unchanged.
+        """
+        event = E.check_token((event_type or "birth").lower(), "event_type")
+        return {
+            "query_type": query_type,
+            "query": query,
+            "reg_type": f"ocrvs:registry_type:{event}",
+            "event_type": event,
+            "sort": [{"attribute_name": "createdAt", "sort_order": "asc"}],
+            "consent": {"ts": E.timestamp(), "purpose": {"text": "Social protection programme verification",
+                                                        "code": "SPP"}},
+            "page": page,
+            "page_size": page_size,
+        }
+
+    def _search_in_mode(self, async_mode, query_type, query_value, record_type, page, page_size, **criteria):
+        return self._send(self._criteria(query_type, query_value, record_type, page, page_size, **criteria),
+                          async_mode)
+
+    def _send(self, criteria, async_mode):
+        if async_mode:
+            return self._search_async(criteria, None, None)
+        return self._sync_search([self._search_item(criteria)])[0]
+
+    def _search_async(self, criteria, callback_url, origin):
+        sender_uri = callback_url or self.config.callback_uri
+        if not sender_uri:
+            raise DCIValidationError(
+                _lt("Data source %s has no callback URI: set our_callback_uri for async searches.",
+                    self.config.code)
+            )
+        item = self._search_item(criteria)
+        transaction_id = E.new_id()
+        ack = self._send_for_ack(
+            self.config.async_search_endpoint, C.ACTION_SEARCH, E.search_message(transaction_id, [item]),
+            transaction_id, reference_ids=[item["reference_id"]], sender_uri=sender_uri, origin=origin,
+        )
+        return dict(ack, transaction_id=transaction_id)
 
     def search_batch(self, queries, *, strict=True):
         """Many queries, sent as few envelopes as the batch size allows.
@@ -157,7 +255,7 @@ class DCIClient:
         then hold every page's records. Without it, only the asked page comes.
         """
         if not isinstance(queries, (list, tuple)) or not all(isinstance(query, dict) for query in queries):
-            raise DCIConfigurationError(_lt("Invalid queries: a list of query dicts is required."))
+            raise DCIValidationError(_lt("Invalid queries: a list of query dicts is required."))
         queries = [dict(query) for query in queries]
         limits = [E.check_record_limit(query.pop("max_records", None)) for query in queries]
         results = self._search_items([self._search_item(dict(query)) for query in queries], strict)
@@ -187,11 +285,11 @@ class DCIClient:
 
     def _search_item(self, query):
         if not isinstance(query, dict) or "query_type" not in query or "query" not in query:
-            raise DCIConfigurationError(_lt("Invalid query: each query needs query_type and query."))
-        unknown = set(query) - {"query_type", "query", "reg_type", "record_type", "page", "page_size", "sort",
-                                "consent", "locale"}
+            raise DCIValidationError(_lt("Invalid query: each query needs query_type and query."))
+        unknown = set(query) - {"query_type", "query", "reg_type", "record_type", "event_type", "page", "page_size",
+                                "sort", "consent", "locale"}
         if unknown:
-            raise DCIConfigurationError(_lt("Invalid query: unknown keys %s.", ", ".join(sorted(unknown))))
+            raise DCIValidationError(_lt("Invalid query: unknown keys %s.", ", ".join(sorted(unknown))))
         query = dict(query)
         query["reg_type"] = query.get("reg_type") or self.config.registry_type
         return E.search_item(query.pop("query_type"), query.pop("query"), **query)
@@ -209,21 +307,24 @@ class DCIClient:
                   frequency=None, callback_url=None, locale=C.DEFAULT_LOCALE, origin=None):
         """Subscribe to a registry event type; returns the ACK with our transaction_id.
 
-        The registry confirms with an on-subscribe callback carrying the
-        subscription codes; that callback is stored on the transaction row.
+        ``event_type``: the registry's name (live_birth, death, ...) or OpenSPP's
+        (BIRTH, DEATH, ...); ``notify_record_type``: Person, PERSON, ... or a
+        namespaced type. The registry confirms with an on-subscribe callback
+        carrying the subscription codes; that callback is stored on the
+        transaction row.
         """
         sender_uri = callback_url or self.config.callback_uri
         if not sender_uri:
-            raise DCIConfigurationError(
+            raise DCIValidationError(
                 _lt("Data source %s has no callback URI: set our_callback_uri to subscribe.", self.config.code)
             )
         if filter_query is not None and (not isinstance(filter_query, dict) or not filter_query):
-            raise DCIConfigurationError(_lt("Invalid filter_query: a non-empty object is required."))
+            raise DCIValidationError(_lt("Invalid filter_query: a non-empty object is required."))
         transaction_id = E.new_id()
         message = E.subscribe_message(
-            transaction_id, reg_type=self.config.registry_type, event_type=event_type,
+            transaction_id, reg_type=self.config.registry_type, event_type=E.event_type(event_type),
             filter_query=filter_query or {"type": "ns:org:QueryType:expression", "value": {"expression": {}}},
-            notify_record_type=notify_record_type, frequency=frequency, locale=locale,
+            notify_record_type=E.record_type(notify_record_type), frequency=frequency, locale=locale,
         )
         reference_ids = [item["reference_id"] for item in message["subscribe_request"]]
         ack = self._send_for_ack(self.config.subscribe_endpoint, C.ACTION_SUBSCRIBE, message, transaction_id,
@@ -239,7 +340,13 @@ class DCIClient:
 
     def txn_status(self, attribute_value, attribute_type="transaction_id", *, txn_type="search",
                    locale=C.DEFAULT_LOCALE):
-        """Synchronous transaction status (/registry/sync/txn/status)."""
+        """Synchronous transaction status (/registry/sync/txn/status).
+
+        ``attribute_type`` "reference_id" (OpenSPP's name) is the spec's
+        reference_id_list of that one id.
+        """
+        if attribute_type == "reference_id":
+            attribute_type = "reference_id_list"
         transaction_id = E.new_id()
         message = E.txn_status_message(transaction_id, attribute_value, attribute_type, txn_type, locale)
         return self._exchange(self.config.sync_txn_status_endpoint, C.ACTION_TXN_STATUS, message, transaction_id)

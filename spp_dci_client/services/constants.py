@@ -81,3 +81,43 @@ RJCT_SEARCH_CRITERIA_INVALID = "rjct.search_criteria.invalid"
 
 # Locale is ISO 639-3 (spec pattern ^[a-z]{3}$).
 DEFAULT_LOCALE = "eng"
+
+# The short names OpenSPP's published API uses, mapped to the spec's values.
+REGISTRY_TYPE_ALIASES = {
+    "CRVS": REGISTRY_CIVIL,
+    "CIVIL": REGISTRY_CIVIL,
+    "IBR": REGISTRY_IBR,
+    "DR": REGISTRY_DR,
+    "DISABILITY_REGISTRY": REGISTRY_DR,
+    "SOCIAL_REGISTRY": REGISTRY_SOCIAL,
+    "SR": REGISTRY_SOCIAL,
+    "FR": REGISTRY_FR,
+    "FUNCTIONAL_REGISTRY": REGISTRY_FR,
+}
+RECORD_TYPE_PREFIX = "ns:org:RegistryRecordType:"
+RECORD_TYPE_ALIASES = {
+    "PERSON": RECORD_TYPE_PREFIX + "Person",
+    "GROUP": RECORD_TYPE_PREFIX + "Group",
+    "MEMBER": RECORD_TYPE_PREFIX + "Member",
+    "BENEFICIARY": RECORD_TYPE_PREFIX + "Beneficiary",
+    "FARMER": RECORD_TYPE_PREFIX + "Farmer",
+    "PWD_PERSON": RECORD_TYPE_PREFIX + "DisabledPerson",
+}
+# CRVS vital events (the spec's names); OpenSPP code spells them BIRTH, DEATH, ...
+VITAL_EVENTS = ("live_birth", "death", "fetal_death", "marriage", "divorce", "adoption")
+EVENT_TYPE_ALIASES = {
+    "BIRTH": "live_birth",
+    "LIVE_BIRTH": "live_birth",
+    "DEATH": "death",
+    "FETAL_DEATH": "fetal_death",
+    "MARRIAGE": "marriage",
+    "DIVORCE": "divorce",
+    "ADOPTION": "adoption",
+}
+
+
+def registry_type(value):
+    """The spec's registry type for a spec value or a short name (CRVS, IBR, DR, ...); None if unknown."""
+    if value in dict(REGISTRY_TYPES):
+        return value
+    return REGISTRY_TYPE_ALIASES.get(str(value).upper()) if isinstance(value, str) else None

@@ -1,17 +1,18 @@
 """Build DCI request envelopes and check the envelopes that come back.
 
 Shapes follow the SPDCI v1.0.0 OpenAPI files (header, message, signature).
-Builders validate caller input and raise DCIConfigurationError naming the
+Builders validate caller input and raise DCIValidationError naming the
 faulty argument, so no request leaves with garbage in it.
 """
 
 import json
+import math
 import re
 import uuid
 from datetime import UTC, date, datetime
 
 from . import constants as C
-from .errors import DCIConfigurationError, DCIProtocolError, _lt, rejected
+from .errors import DCIProtocolError, DCIValidationError, _lt, rejected
 
 MAX_VALUE_LENGTH = 256
 MAX_TRANSACTION_ID = 99
@@ -35,7 +36,7 @@ def timestamp(now=None):
 
 
 def _invalid(argument, reason):
-    return DCIConfigurationError(_lt("Invalid %(argument)s: %(reason)s.", argument=argument, reason=reason))
+    return DCIValidationError(_lt("Invalid %(argument)s: %(reason)s.", argument=argument, reason=reason))
 
 
 def check_token(value, argument):
@@ -112,6 +113,30 @@ def merge_page(item, page, limit):
     return True
 
 
+def record_type(value):
+    """The spec's record type for a short name OpenSPP code uses (PERSON, GROUP, ...) or a namespaced value."""
+    if isinstance(value, str) and value.upper() in C.RECORD_TYPE_ALIASES:
+        return C.RECORD_TYPE_ALIASES[value.upper()]
+    if not isinstance(value, str) or ":" not in value:
+        raise _invalid("record_type", f"one of {', '.join(C.RECORD_TYPE_ALIASES)} or a namespaced type is required")
+    return check_token(value, "record_type")
+
+
+def event_type(value):
+    """The spec's event type for OpenSPP's names (BIRTH, DEATH, ...) or an event type as the registry names it."""
+    if isinstance(value, str) and value.upper() in C.EVENT_TYPE_ALIASES:
+        return C.EVENT_TYPE_ALIASES[value.upper()]
+    return check_token(value, "event_type")
+
+
+def registry_type(value):
+    found = C.registry_type(value)
+    if not found:
+        raise _invalid("registry_type", f"one of {', '.join(C.REGISTRY_TYPE_ALIASES)} or a spec registry type "
+                                        "is required")
+    return found
+
+
 def iso_date(value, argument):
     if isinstance(value, datetime):
         return value.date().isoformat()
@@ -121,6 +146,19 @@ def iso_date(value, argument):
         return date.fromisoformat(value).isoformat()
     except (TypeError, ValueError):
         raise _invalid(argument, "a date or an ISO date string (YYYY-MM-DD) is required") from None
+
+
+def iso_date_or_time(value, argument):
+    """An ISO date, or an ISO date-time with a time zone (kept as given)."""
+    if isinstance(value, str) and "T" in value:
+        try:
+            aware = datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is not None
+        except ValueError:
+            aware = False
+        if not aware:
+            raise _invalid(argument, "an ISO date-time needs a time zone, e.g. 2024-01-31T00:00:00Z")
+        return check_value(value, argument)
+    return iso_date(value, argument)
 
 
 def idtype_value_query(identifier_type, identifier_value):
@@ -157,11 +195,11 @@ def _check_predicate_expression(expression, argument):
     for item in values:
         if isinstance(item, str):
             check_value(item, f"{argument} attribute_value")
-        elif isinstance(item, bool) or not isinstance(item, (int, float)):
-            raise _invalid(argument, "attribute_value must be a string, a number or a list of them")
+        elif not isinstance(item, (bool, int, float)) or (isinstance(item, float) and not math.isfinite(item)):
+            raise _invalid(argument, "attribute_value must be a string, a number, a boolean or a list of them")
 
 
-def search_item(query_type, query, *, reg_type, record_type=None, page=1, page_size=10, sort=None,
+def search_item(query_type, query, *, reg_type, record_type=None, event_type=None, page=1, page_size=10, sort=None,
                 consent=None, locale=C.DEFAULT_LOCALE, reference_id=None, now=None):
     """One search_request item with its search_criteria."""
     if query_type not in C.QUERY_TYPES:
@@ -182,6 +220,8 @@ def search_item(query_type, query, *, reg_type, record_type=None, page=1, page_s
     }
     if record_type:
         criteria["reg_record_type"] = check_token(record_type, "record_type")
+    if event_type:
+        criteria["reg_event_type"] = check_token(event_type, "event_type")
     if sort:
         criteria["sort"] = sort
     if consent:

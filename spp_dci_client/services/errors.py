@@ -7,7 +7,7 @@ or secrets, and are translated when they are displayed.
 
 import re
 
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools.translate import LazyTranslate
 
 _lt = LazyTranslate(__name__, default_lang="en_US")
@@ -110,3 +110,19 @@ def registry_text(value, limit=MAX_CODE_LENGTH):
         return None
     text = _UNPRINTABLE.sub("?", value[:limit + 1])
     return text[:limit] + "…" if len(text) > limit else text
+
+
+class DCIValidationError(DCIConfigurationError, ValidationError):
+    """Invalid call arguments or data source settings.
+
+    Also a ValidationError: OpenSPP's published client raised ValidationError
+    for these, and code written against it catches that.
+    """
+
+
+class DCIQueryError(DCIValidationError):
+    """A query that cannot be expressed as a DCI query; ``part`` is the piece that cannot."""
+
+    def __init__(self, message, part=None):
+        super().__init__(message)
+        self.part = part

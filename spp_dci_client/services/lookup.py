@@ -2,7 +2,7 @@
 
 from odoo.api import Environment
 
-from .errors import DCIConfigurationError
+from .errors import DCIValidationError
 
 
 def check_service_arguments(service, env, data_source_code):
@@ -16,9 +16,9 @@ def check_service_arguments(service, env, data_source_code):
 
 
 def data_source_for(env, code, registry_type):
-    """The active data source with this code; DCIConfigurationError unless it serves ``registry_type``."""
+    """The active data source with this code; DCIValidationError unless it serves ``registry_type``."""
     data_source = env["spp.dci.data.source"].get_by_code(code)
     if data_source.sudo().registry_type != registry_type:
-        raise DCIConfigurationError(env._("Data source %(code)s is not a %(kind)s registry.", code=code,
-                                          kind=registry_type))
+        raise DCIValidationError(env._("Data source %(code)s is not a %(kind)s registry.", code=code,
+                                       kind=registry_type))
     return data_source

@@ -8,13 +8,14 @@ import base64
 import math
 import time
 from dataclasses import dataclass, field
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from .errors import DCIAuthenticationError, DCIProtocolError, DCIRejectedError, _lt
 from .transport import NO_RETRY
 
 STYLE_POST = "client_secret_post"
 STYLE_BASIC = "client_secret_basic"
+STYLE_QUERY = "query"  # credentials in the URL's query string, as OpenCRVS requires
 STYLES = [
     (STYLE_POST, "Credentials in the form body (client_secret_post)"),
     (STYLE_BASIC, "HTTP Basic authentication (client_secret_basic)"),
@@ -40,6 +41,9 @@ def request_token(transport, token_url, client_id, client_secret, scope=None, st
         form.update(client_id=client_id, client_secret=client_secret)
     if scope:
         form["scope"] = scope
+    if style == STYLE_QUERY:
+        token_url += ("&" if "?" in token_url else "?") + urlencode(form)
+        form = None
     requested_at = time.time()
     try:
         response = transport.post(token_url, lambda: (None, headers, form), idempotent=False, retry=NO_RETRY)

@@ -2,8 +2,10 @@
 
 from datetime import date
 
-WG_NAMES = {"VIS_SS": "Vision", "HEAR_SS": "Hearing", "MOB_SS": "Mobility", "COG_SS": "Cognition",
-            "SC_SS": "Self-Care", "COM_SS": "Communication"}
+# Washington Group domains and answers, as the DR spec's disability_details carries them.
+WG_NAMES = {"VIS_SS": "Seeing", "HEAR_SS": "Hearing", "MOB_SS": "Walking", "COG_SS": "Remembering",
+            "SC_SS": "Self-care", "COM_SS": "Communicating"}
+WG_LEVELS = {1: "No difficulty", 2: "Some difficulty", 3: "A lot of difficulty", 4: "Cannot do at all"}
 ENROLMENT_STATUS = {1: "Active", 2: "Deceased", 3: "Graduated", 4: "Suspended"}
 
 
@@ -61,9 +63,9 @@ def dr_record(person):
         "disability_status": disability["status"],
         "disability_level": disability["level"],
         "disability_details": [{"impairment_type": kind, "impairment_level": "Severe impairment or difficulty"}
-                               for kind in disability["impairments"]],
-        "functional_limitations": [{"domain": domain, "domain_name": WG_NAMES[domain], "severity": score}
-                                   for domain, score in disability["scores"].items()],
+                               for kind in disability["impairments"]]
+        + [{"impairment_type": WG_NAMES[domain], "impairment_level": WG_LEVELS[score]}
+           for domain, score in disability["scores"].items()],
         "registration_date": disability["assessed"],
         "last_updated": disability["assessed"],
     }
@@ -142,12 +144,25 @@ def match_expression(person, expression):
     if "$or" in expression:
         return any(match_expression(person, part) for part in expression["$or"])
     for field, condition in expression.items():
+        if isinstance(condition, dict) and condition.get("type") == "range":
+            if not _in_range(attribute(person, field), condition):
+                return False
+            continue
         if not isinstance(condition, dict) or len(condition) != 1:
             raise QueryError(f"condition on {field!r} must be one operator")
         operator, value = next(iter(condition.items()))
         if not compare(attribute(person, field), operator.lstrip("$"), value):
             return False
     return True
+
+
+def _in_range(value, condition):
+    """OpenCRVS's range condition: {"type": "range", "gte"|"gt": low, "lte"|"lt": high}."""
+    bounds = {key: bound for key, bound in condition.items() if key != "type"}
+    if not bounds or set(bounds) - {"gte", "gt", "lte", "lt"}:
+        raise QueryError("a range needs gte, gt, lte or lt bounds only")
+    operators = {"gte": "ge", "gt": "gt", "lte": "le", "lt": "lt"}
+    return all(compare(value, operators[key], str(bound)[:10]) for key, bound in bounds.items())
 
 
 def _is_identifier_part(part):

@@ -115,12 +115,16 @@ class SimulatedRegistry:
     :param rsa_signing_key: the RSA key responses are signed with (OpenG2P)
     :param request_validator: callable (role, path, envelope) -> list of schema
         errors; requests with errors are refused with HTTP 400 err.request.bad
+    :param separate_deaths: answer searches for reg_event_type "death" with
+        death records only, as registries keeping deaths apart do; False: the
+        event type is ignored
     """
 
     def __init__(self, population=None, *, clients=None, token_lifetime=3600, client_keys=None,
                  client_jwks_url=None, require_signature=False, signing_key=None, rsa_signing_key=None,
                  peer=PEER_SPEC, openg2p_algorithms=OPENG2P_DEFAULT_ALGORITHMS, record_spelling="birth_date",
-                 callback_delay=0.05, keep_requests=False, request_validator=None):
+                 callback_delay=0.05, keep_requests=False, request_validator=None,
+                 separate_deaths=True):
         self.population = population or Population()
         self.clients = dict(clients or {})
         self.token_lifetime = token_lifetime
@@ -136,6 +140,7 @@ class SimulatedRegistry:
         self.peer = peer
         self.openg2p_algorithms = tuple(openg2p_algorithms)
         self.record_spelling = record_spelling
+        self.separate_deaths = separate_deaths
         self.callback_delay = callback_delay
         self.faults = FaultPlan()
         self.keep_requests = keep_requests
@@ -145,7 +150,8 @@ class SimulatedRegistry:
         self.seen_message_ids = set()
         self.transactions = {}
         self.subscriptions = {}
-        self.stats = {"token_requests": 0, "requests": 0, "callbacks_sent": 0, "callbacks_failed": 0}
+        self.stats = {"token_requests": 0, "token_requests_in_query": 0, "requests": 0, "callbacks_sent": 0,
+                      "callbacks_failed": 0}
         self._lock = threading.Lock()
         self._last_signed = {}
         self._jwks_cache = {}
@@ -174,7 +180,7 @@ class SimulatedRegistry:
 
     # entry point
 
-    def handle(self, method, path, headers, body):
+    def handle(self, method, path, headers, body, query=""):
         headers = {name.lower(): value for name, value in headers.items()}
         if path == "/_simulator/stats" and method == "GET":
             with self._lock:
@@ -200,7 +206,10 @@ class SimulatedRegistry:
             self._record(role, rest, body)
         fault = self.faults.take(rest)
         if rest == C.PATH_TOKEN:
-            return self._token(headers, body, fault)
+            if query and not body:
+                with self._lock:
+                    self.stats["token_requests_in_query"] += 1
+            return self._token(headers, body or query.encode(), fault)
         if fault and fault.kind in ("latency",):
             time.sleep(fault.params.get("seconds", 1))
             fault = None
@@ -474,6 +483,8 @@ class SimulatedRegistry:
             if not isinstance(criteria, dict):
                 raise QueryError("search_criteria missing")
             persons = self._select(role, criteria.get("query_type"), criteria.get("query"))
+            if self.separate_deaths and criteria.get("reg_event_type") == "death":
+                persons = [person for person in persons if person.death_date]
             pagination = criteria.get("pagination") or {}
             size = int(pagination.get("page_size", 10))
             number = int(pagination.get("page_number", 1))

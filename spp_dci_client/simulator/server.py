@@ -41,7 +41,8 @@ def wsgi_app(registry):
         headers = {key[5:].replace("_", "-"): value for key, value in environ.items() if key.startswith("HTTP_")}
         if environ.get("CONTENT_TYPE"):
             headers["CONTENT-TYPE"] = environ["CONTENT_TYPE"]
-        reply = registry.handle(environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/"), headers, body)
+        reply = registry.handle(environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/"), headers, body,
+                                environ.get("QUERY_STRING", ""))
         if reply.drop:
             connection = environ.get("werkzeug.socket")
             if connection is not None:

@@ -4,3 +4,4 @@ from . import test_data_source
 from . import test_callbacks
 from . import test_interop
 from . import test_security_admin
+from . import test_compat

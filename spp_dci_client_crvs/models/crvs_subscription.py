@@ -63,7 +63,8 @@ class DciCrvsSubscription(models.Model):
             mine = self.filtered(lambda subscription, source=data_source: subscription.data_source_id == source)
             service = CRVSService(self.env, data_source.code)
             try:
-                service.unsubscribe_events(mine.filtered(lambda sub: sub.state == "active").mapped("event_type"))
+                service.unsubscribe_events(
+                    event_types=mine.filtered(lambda sub: sub.state == "active").mapped("event_type"))
             finally:
                 service.close()
         return True

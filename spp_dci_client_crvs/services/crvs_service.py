@@ -10,14 +10,16 @@ returns None.
 """
 
 from odoo.addons.spp_dci_client.services import constants as C
+from odoo.addons.spp_dci_client.services import envelope as E
 from odoo.addons.spp_dci_client.services.client import DCIClient
 from odoo.addons.spp_dci_client.services.lookup import check_service_arguments, data_source_for
 
-from .person import parse_person
+from .person import parse_person, person_name
 
 BIRTH = "live_birth"
 DEATH = "death"
 DEFAULT_EVENT_TYPES = (BIRTH, DEATH)
+OPENCRVS_EVENTS = {BIRTH: "birth", DEATH: "death"}
 
 
 class CRVSService:
@@ -33,11 +35,14 @@ class CRVSService:
     def close(self):
         self.client.close()
 
-    def _lookup(self, identifier_type, identifier_value):
+    def _lookup(self, identifier_type, identifier_value, event):
+        """The first record for the identifier, asked for among the registry's ``event`` records."""
         if self.record_format == "opencrvs":
-            response = self.client.search_by_id_opencrvs(identifier_type, identifier_value, page_size=1)
+            response = self.client.search_by_id_opencrvs(identifier_type, identifier_value,
+                                                         event_type=OPENCRVS_EVENTS[event], page_size=1)
         else:
-            response = self.client.search_by_id(identifier_type, identifier_value, page_size=1)
+            response = self.client.search_by_id(identifier_type, identifier_value, page_size=1,
+                                                registry_event_type=event)
         return first_record(response["message"]["search_response"][0])
 
     def verify_birth(self, identifier_type, identifier_value):
@@ -45,14 +50,25 @@ class CRVSService:
 
         Keys: identifier_type, identifier_value, person_name, given_name,
         family_name, birth_date (ISO), sex, place_of_birth,
-        parent1_identifier, parent2_identifier, is_deceased, death_date,
-        raw_record.
+        parent1_identifier, parent2_identifier, mother_name, father_name,
+        is_deceased, death_date, raw_record. The parents' names are None
+        unless the registry gives them, in the record or as the records of the
+        parent identifiers (looked up in one more request).
         """
-        return birth_result(self._lookup(identifier_type, identifier_value), identifier_type, identifier_value)
+        result = birth_result(self._lookup(identifier_type, identifier_value, BIRTH), identifier_type,
+                              identifier_value)
+        return self._with_parent_names([result])[0]
 
     def check_death(self, identifier_type, identifier_value):
-        """True when the registry records the person as deceased."""
-        record = self._lookup(identifier_type, identifier_value)
+        """True when the registry records the person as deceased.
+
+        The registry is asked for death records (reg_event_type death), as
+        registries that keep deaths apart from births need; a record counts
+        only if it shows the death (a death date, DRN or deceased flag), so a
+        registry that ignores the event type and answers with the birth
+        record does not make a living person dead.
+        """
+        record = self._lookup(identifier_type, identifier_value, DEATH)
         return bool(record) and parse_person(record)["is_deceased"]
 
     def verify_births(self, pairs):
@@ -63,21 +79,56 @@ class CRVSService:
         pairs = list(pairs)
         if self.record_format == "opencrvs":
             return [self.verify_birth(*pair) for pair in pairs]
-        queries = [{"query_type": C.QUERY_IDTYPE_VALUE, "query": {"type": kind, "value": value}, "page_size": 1}
+        queries = [{"query_type": C.QUERY_IDTYPE_VALUE, "query": {"type": kind, "value": value},
+                    "event_type": BIRTH, "page_size": 1}
                    for kind, value in pairs]
         items = self.client.search_batch(queries)
-        return [birth_result(first_record(item), kind, value)
-                for (kind, value), item in zip(pairs, items, strict=True)]
+        return self._with_parent_names([birth_result(first_record(item), kind, value)
+                                        for (kind, value), item in zip(pairs, items, strict=True)])
+
+    def _with_parent_names(self, results):
+        """Fill mother_name and father_name, looking the parents' identifiers up in one batch.
+
+        A parent the registry declines to return (item rjct) has no name;
+        an error of the request itself raises, as every registry error does.
+        """
+        wanted = {}
+        for result in filter(None, results):
+            record = result["raw_record"]
+            result["mother_name"] = inline_parent_name(record, "mother")
+            result["father_name"] = inline_parent_name(record, "father")
+            if self.record_format == "opencrvs" or (result["mother_name"] and result["father_name"]):
+                continue
+            for key in ("parent1_identifier", "parent2_identifier"):
+                if result[key]:
+                    wanted[(result[key]["identifier_type"], result[key]["identifier_value"])] = None
+        if not wanted:
+            return results
+        items = self.client.search_batch([{"query_type": C.QUERY_IDTYPE_VALUE,
+                                           "query": {"type": kind, "value": value}, "page_size": 1}
+                                          for kind, value in wanted], strict=False)
+        parents = {pair: first_record(item) for pair, item in zip(wanted, items, strict=True)}
+        for result in filter(None, results):
+            for key, default_role in (("parent1_identifier", "mother"), ("parent2_identifier", "father")):
+                pair = result[key] and (result[key]["identifier_type"], result[key]["identifier_value"])
+                parent = parents.get(pair) if pair else None
+                if not parent:
+                    continue
+                sex = parse_person(parent)["sex"]
+                role = {"female": "mother", "male": "father"}.get(sex, default_role)
+                result[f"{role}_name"] = result[f"{role}_name"] or person_name(parent) or None
+        return results
 
     def subscribe_events(self, event_types=None, wait=5.0):
         """Subscribe to vital events (default: live_birth and death); returns subscription codes.
 
-        An event type already subscribed is not subscribed again. The registry
-        confirms asynchronously; this waits up to ``wait`` seconds for the
-        confirmations, and returns the codes confirmed by then (later ones are
-        stored when they arrive).
+        Event types are the spec's (live_birth, death, ...) or OpenSPP's names
+        (BIRTH, DEATH, ...). An event type already subscribed is not
+        subscribed again. The registry confirms asynchronously; this waits up
+        to ``wait`` seconds for the confirmations, and returns the codes
+        confirmed by then (later ones are stored when they arrive).
         """
-        event_types = list(event_types or DEFAULT_EVENT_TYPES)
+        event_types = list(dict.fromkeys(E.event_type(kind) for kind in event_types or DEFAULT_EVENT_TYPES))
         subscriptions = self.env["spp.dci.crvs.subscription"].sudo()
         for event_type in event_types:
             existing = subscriptions.search([("data_source_id", "=", self.data_source.id),
@@ -96,12 +147,25 @@ class CRVSService:
             requested._refresh_from_callbacks(results)
         return [code for code in subscriptions.mapped("code") if code]
 
-    def unsubscribe_events(self, event_types=None):
-        """Cancel the active subscriptions for these event types (default: all)."""
+    def unsubscribe_events(self, subscription_codes=None, event_types=None):
+        """Cancel subscriptions, by code (OpenSPP's call) or by event type.
+
+        With ``subscription_codes``: unsubscribes those codes and returns the
+        registry's acknowledgement (a dict), as OpenSPP's service did. With
+        ``event_types`` (or nothing: every active subscription): returns the
+        codes cancelled.
+        """
+        subscriptions = self.env["spp.dci.crvs.subscription"].sudo()
+        if subscription_codes:
+            codes = [subscription_codes] if isinstance(subscription_codes, str) else list(subscription_codes)
+            ack = self.client.unsubscribe(codes)
+            subscriptions.search([("data_source_id", "=", self.data_source.id),
+                                  ("code", "in", codes)]).write({"state": "cancelled"})
+            return ack
         domain = [("data_source_id", "=", self.data_source.id), ("state", "=", "active")]
         if event_types:
-            domain.append(("event_type", "in", list(event_types)))
-        subscriptions = self.env["spp.dci.crvs.subscription"].sudo().search(domain)
+            domain.append(("event_type", "in", [E.event_type(kind) for kind in event_types]))
+        subscriptions = subscriptions.search(domain)
         if subscriptions:
             self.client.unsubscribe(subscriptions.mapped("code"))
             subscriptions.write({"state": "cancelled"})
@@ -114,6 +178,13 @@ def first_record(item):
     if isinstance(records, dict):
         records = [records]
     return records[0] if records else None
+
+
+def inline_parent_name(record, role):
+    """The mother's or father's name when the record itself carries it (mother_name, mother {...}), or None."""
+    name = record.get(f"{role}_name") or record.get(role)
+    name = person_name(name) if isinstance(name, dict) else name
+    return str(name) if name else None
 
 
 def birth_result(record, identifier_type, identifier_value):

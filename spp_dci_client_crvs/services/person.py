@@ -3,7 +3,9 @@
 Accepted: the SPDCI shape (name {given_name, surname}, birth_date or the
 older birthdate, identifier [{identifier_type, identifier_value}]) and the
 OpenCRVS/FHIR shape (name [{given: [...], family}], birthDate, gender,
-identifier [{type, value}]).
+identifier [{type, value}]), and OpenCRVS's DCI records (given_name,
+middle_name and family_name at the top, parents as {identifier_type,
+identifier}).
 """
 
 from datetime import date
@@ -33,13 +35,22 @@ def _names(record):
         return " ".join(part for part in (given, second) if part), family
     if isinstance(name, str):
         return name, ""
-    return "", ""
+    given = " ".join(part for part in (record.get("given_name"), record.get("middle_name")) if part)
+    return given, record.get("family_name") or record.get("surname") or ""
+
+
+def person_name(record):
+    """The full name of a person record or of a name object, "" when it has none."""
+    if not isinstance(record, dict):
+        return str(record or "")
+    given, family = _names(record if "name" in record or "given_name" in record else {"name": record})
+    return " ".join(part for part in (given, family) if part)
 
 
 def _identifier(value):
     if isinstance(value, dict):
         kind = value.get("identifier_type") or value.get("type")
-        number = value.get("identifier_value") or value.get("value")
+        number = value.get("identifier_value") or value.get("value") or value.get("identifier")
         if kind and number:
             return {"identifier_type": str(kind), "identifier_value": str(number)}
     return None

@@ -74,7 +74,10 @@ class TestCRVSService(DCICase):
         birth = self.service("crvs_ocrvs").verify_birth("BRN", "BR-2024-0042")
         self.assertEqual(birth["birth_date"], "2024-03-15")
         sent = self.sim.received[-1][2]["message"]["search_request"][0]["search_criteria"]
-        self.assertEqual(sent["query_type"], "expression")
+        self.assertEqual((sent["query_type"], sent["query"], sent["reg_event_type"]),
+                         ("idtype-value", {"type": "BRN", "value": "BR-2024-0042"}, "birth"))
+        self.assertEqual(sent["sort"], [{"attribute_name": "createdAt", "sort_order": "asc"}])
+        self.assertIn("purpose", sent["consent"])
         fhir = {"name": [{"given": ["Maria", "Luisa"], "family": "Santos"}], "birthDate": "2024-03-15",
                 "gender": "female", "identifier": [{"type": "BRN", "value": "BR-2024-0042"}]}
         person = parse_person(fhir)
@@ -86,7 +89,8 @@ class TestCRVSService(DCICase):
         pairs = (known + [("BRN", f"BR-1900-{number}") for number in range(1000)])[:1000]
         results = self.service().verify_births(pairs)
         self.assertEqual(len(results), 1000)
-        self.assertEqual(len(self.sim.received), 10)
+        self.assertEqual([len(envelope["message"]["search_request"]) for _role, _path, envelope in self.sim.received],
+                         [100] * 10 + [2], "ten envelopes of 100, then one for the parents' names")
         for (kind, value), result in zip(pairs, results, strict=True):
             if value.startswith("BR-1900"):
                 self.assertIsNone(result)

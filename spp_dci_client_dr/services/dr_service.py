@@ -17,24 +17,53 @@ from odoo.addons.spp_dci_client.services.lookup import check_service_arguments, 
 
 WG_DOMAINS = {"VIS_SS": "Vision", "HEAR_SS": "Hearing", "MOB_SS": "Mobility", "COG_SS": "Cognition",
               "SC_SS": "Self-Care", "COM_SS": "Communication"}
-WG_NAMES = {name.lower(): name for name in WG_DOMAINS.values()} | {"selfcare": "Self-Care", "self_care": "Self-Care"}
+WG_NAMES = {name.lower(): name for name in WG_DOMAINS.values()} | {
+    "selfcare": "Self-Care", "self_care": "Self-Care", "self-care": "Self-Care",
+    "seeing": "Vision", "walking": "Mobility", "walking or climbing steps": "Mobility",
+    "remembering": "Cognition", "remembering or concentrating": "Cognition", "communicating": "Communication",
+}
+# The Washington Group answers (CD.COM.11), as the DR spec's impairment_level carries them.
+WG_LEVELS = {"no difficulty": 1, "some difficulty": 2, "a lot of difficulty": 3, "cannot do at all": 4}
+# disability_status values: the spec's Approved, and the other workflow tokens OpenSPP's parser knows.
+APPROVED_STATUSES = {"approved", "registered"}
+REJECTED_STATUSES = {"rejected", "denied"}
 MAX_RECORDS = 100  # records read per identifier, across pages
 
 
+def _wg_domain(name):
+    return WG_DOMAINS.get(str(name).upper()) or WG_NAMES.get(str(name).strip().lower())
+
+
+def _wg_score(value):
+    score = WG_LEVELS.get(str(value).strip().lower())
+    if score is None:
+        try:
+            score = int(value)
+        except (TypeError, ValueError):
+            return None
+    return score if 1 <= score <= 4 else None
+
+
 def functional_scores(record):
-    """{domain name: score 1-4} from a DR record's functional limitations."""
+    """{domain name: score 1-4} from a DR record.
+
+    The DR spec carries the Washington Group answers in disability_details
+    (impairment_type a WG domain, impairment_level a WG answer); the older
+    functional_limitations list (domain, severity) is read too.
+    """
     scores = {}
     for entry in record.get("functional_limitations") or record.get("functional_scores") or []:
-        if not isinstance(entry, dict):
-            continue
-        domain = entry.get("domain") or entry.get("domain_name") or ""
-        name = WG_DOMAINS.get(domain) or WG_NAMES.get(str(domain).lower())
-        try:
-            score = int(entry.get("severity", entry.get("score")))
-        except (TypeError, ValueError):
-            continue
-        if name and 1 <= score <= 4:
-            scores[name] = score
+        if isinstance(entry, dict):
+            name = _wg_domain(entry.get("domain") or entry.get("domain_name") or "")
+            score = _wg_score(entry.get("severity", entry.get("score")))
+            if name and score:
+                scores[name] = score
+    for detail in record.get("disability_details") or []:
+        if isinstance(detail, dict):
+            name = _wg_domain(detail.get("impairment_type") or "")
+            score = _wg_score(detail.get("impairment_level"))
+            if name and score:
+                scores[name] = score
     return scores
 
 
@@ -44,12 +73,15 @@ def wg_disability(scores):
 
 
 def disability_status(record, source_code):
+    """has_disability: the registry's approval, or else the WG identifier; a rejection is final."""
     scores = functional_scores(record)
-    approved = str(record.get("disability_status", "")).lower() == "approved"
+    status = str(record.get("disability_status") or "").strip().lower()
+    has_disability = status not in REJECTED_STATUSES and (status in APPROVED_STATUSES or wg_disability(scores))
     return {
-        "has_disability": wg_disability(scores) or approved,
+        "has_disability": has_disability,
         "disability_types": sorted({detail.get("impairment_type") for detail in record.get("disability_details") or []
-                                    if isinstance(detail, dict) and detail.get("impairment_type")}),
+                                    if isinstance(detail, dict) and detail.get("impairment_type")
+                                    and not _wg_domain(detail["impairment_type"])}),
         "functional_scores": scores,
         "disability_level": record.get("disability_level"),
         "registry_status": record.get("disability_status"),

@@ -149,6 +149,20 @@ class IBRService:
             results[partner.id] = result.to_dict()
         return results
 
+    def get_enrollment_status(self, identifier_type, identifier_value):
+        """{"enrolled", "programs", "beneficiary_info"} for one identifier.
+
+        Only enrolments that are current (Active or Suspended) count: a
+        Graduated or Deceased enrolment is history, not an enrolment. Registry
+        errors raise; they never read as "not enrolled".
+        """
+        infos = self.search_beneficiary(identifier_type, identifier_value)
+        programs = sorted({enrolment["programme_name"] or enrolment["programme_identifier"]
+                           for info in infos for enrolment in info["metadata"]["enrolments"]
+                           if enrolment["enrolment_status"] in ENROLLED_STATUSES
+                           and (enrolment["programme_name"] or enrolment["programme_identifier"])})
+        return {"enrolled": bool(programs), "programs": programs, "beneficiary_info": infos[0] if infos else None}
+
     def is_enrolled(self, identifier_type, identifier_value):
         """The registry's yes/no answer (/registry/sync/enrolled): is this person enrolled anywhere?"""
         transaction_id = E.new_id()
