@@ -4,3 +4,6 @@ from . import oauth_token
 from . import transaction
 from . import partner_identifier
 from . import res_partner
+from . import bulk_run
+from . import bulk_chunk
+from . import bulk_item

@@ -255,7 +255,9 @@ def http_error(response):
             _lt("The registry refused the credentials (HTTP %(status)s, %(code)s).", status=status, code=code),
             code=code, http_status=status,
         )
-    return DCIRejectedError(
+    error = DCIRejectedError(
         _lt("The registry answered HTTP %(status)s (%(code)s).", status=status, code=code),
         code=code, http_status=status, registry_message=message,
     )
+    error.retry_after = _retry_after(response.headers)
+    return error
