@@ -10,7 +10,8 @@ sys.path.insert(0, ODOO_SRC)
 
 import odoo.addons  # noqa: E402
 
-odoo.addons.__path__.extend([str(REPO), str(Path(ODOO_SRC, "addons"))])
+odoo.addons.__path__.append(str(REPO))
+odoo.addons.__path__.append(str(Path(ODOO_SRC, "addons")))  # queue_job, which the addon needs, imports some
 
 from odoo.addons.spp_dci_client.simulator.server import main  # noqa: E402
 
