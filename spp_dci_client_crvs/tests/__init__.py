@@ -1,2 +1,3 @@
 from . import test_crvs_service
 from . import test_crvs_events
+from . import test_bulk_workers

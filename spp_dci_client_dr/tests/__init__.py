@@ -1,1 +1,2 @@
 from . import test_dr_service
+from . import test_dr_bulk

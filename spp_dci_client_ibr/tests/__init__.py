@@ -1,1 +1,2 @@
 from . import test_ibr_service
+from . import test_ibr_bulk
