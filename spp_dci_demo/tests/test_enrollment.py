@@ -1,6 +1,7 @@
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.addons.spp_dci_client.services.signing import load_public_key
 from odoo.addons.spp_dci_client.tests.common import SimulatorMixin
@@ -174,6 +175,17 @@ class TestDemoUI(DemoCase):
     def test_enrollment_tour(self):
         self.start_tour("/odoo/child-benefit", "spp_dci_demo_enrollment", login="admin")
         self.assertEqual(self.requests["santos"].state, "enrolled")
+
+    def test_bulk_run_tour(self):
+        self.start_tour("/odoo/child-benefit", "spp_dci_demo_bulk_run", login="admin")
+        run = self.env["spp.dci.bulk.run"].search([("kind", "=", "demo_birth")], limit=1)
+        self.assertEqual((run.state, run.item_count), ("running", len(CASES)))
+        jobs = self.env["queue.job"].search([("identity_key", "=", run.chunk_ids._identity_key())])
+        self.assertEqual(len(jobs), 1)
+        Job.load(self.env, jobs.uuid).perform()  # what queue_job's runner does in `make demo`
+        self.start_tour(f"/odoo/action-spp_dci_client.spp_dci_bulk_run_action/{run.id}",
+                        "spp_dci_demo_bulk_run_done", login="admin")
+        self.assertEqual(self.requests["santos"].birth_outcome, "verified")
 
     def test_test_connection_tour(self):
         self.start_tour("/odoo/action-spp_dci_client.spp_dci_data_source_action", "spp_dci_test_connection",
