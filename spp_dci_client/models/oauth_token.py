@@ -85,30 +85,35 @@ class TokenProvider:
         return token.access_token
 
     def _renew(self, transport, rejected):
+        """Renew under an advisory lock taken in a cursor of its own, before the cursor that reads the
+        stored token starts: that one's snapshot then sees a token another worker stored meanwhile."""
         config, settings = self.config, self.config.oauth2
-        with self.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            cr.execute("SET LOCAL lock_timeout = %s", (f"{int(transport.timeout * 1000) + 5000}ms",))
+        with self.registry.cursor() as lock_cr:
+            lock_cr.execute("SET LOCAL lock_timeout = %s", (f"{int(transport.timeout * 1000) + 5000}ms",))
             try:
-                cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, config.data_source_id))
+                lock_cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, config.data_source_id))
             except pg_errors.LockNotAvailable as error:
                 raise DCIAuthenticationError(
-                    env._("Another worker is renewing the token of %s; try again.", config.code)
+                    api.Environment(lock_cr, SUPERUSER_ID, {})._(
+                        "Another worker is renewing the token of %s; try again.", config.code)
                 ) from error
-            tokens = env["spp.dci.oauth.token"]
-            row = tokens.search([("data_source_id", "=", config.data_source_id)], limit=1)
-            stored = Token(secrets.decrypt(row.access_token_stored), row.expires_at) \
-                if row.access_token_stored else None
-            if self._usable(stored, rejected):
-                return stored
-            started = time.monotonic()
-            token = request_token(transport, settings.token_url, settings.client_id, settings.client_secret,
-                                  settings.scope, settings.style)
-            _logger.info("DCI %s: new OAuth2 token in %d ms, valid %d s", config.code,
-                         (time.monotonic() - started) * 1000, token.expires_at - time.time())
-            values = {"access_token_stored": secrets.encrypt(token.access_token), "expires_at": token.expires_at}
-            if row:
-                row.write(values)
-            else:
-                tokens.create(dict(values, data_source_id=config.data_source_id))
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                tokens = env["spp.dci.oauth.token"]
+                row = tokens.search([("data_source_id", "=", config.data_source_id)], limit=1)
+                stored = Token(secrets.decrypt(row.access_token_stored), row.expires_at) \
+                    if row.access_token_stored else None
+                if self._usable(stored, rejected):
+                    return stored
+                started = time.monotonic()
+                token = request_token(transport, settings.token_url, settings.client_id, settings.client_secret,
+                                      settings.scope, settings.style)
+                _logger.info("DCI %s: new OAuth2 token in %d ms, valid %d s", config.code,
+                             (time.monotonic() - started) * 1000, token.expires_at - time.time())
+                values = {"access_token_stored": secrets.encrypt(token.access_token),
+                          "expires_at": token.expires_at}
+                if row:
+                    row.write(values)
+                else:
+                    tokens.create(dict(values, data_source_id=config.data_source_id))
         return token

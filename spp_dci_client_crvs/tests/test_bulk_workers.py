@@ -40,7 +40,7 @@ class TestBulkRunWorkers(BaseCase):
         cls.dbname = odoo.tests.get_db_name()
         cls.client_keys = {}
         cls.sim = SimulatedRegistry(Population(size=ITEMS + 50), client_keys=cls.client_keys,
-                                    require_signature=True, keep_requests=True)
+                                    clients={"e2e": "e2e-secret"}, require_signature=True, keep_requests=True)
         cls.server = SimulatorServer(cls.sim).start()
         cls.addClassCleanup(cls.server.stop)
 
@@ -61,7 +61,8 @@ class TestBulkRunWorkers(BaseCase):
         self.client_keys[key.kid] = load_public_key(key.public_key_pem)
         env["spp.dci.data.source"].create({
             "name": CODE, "code": CODE, "registry_type": "ns:org:RegistryType:Civil",
-            "base_url": self.server.url("crvs"), "auth_type": "none", "our_sender_id": "openspp.e2e",
+            "base_url": self.server.url("crvs"), "auth_type": "oauth2", "oauth2_client_id": "e2e",
+            "oauth2_client_secret": "e2e-secret", "our_sender_id": "openspp.e2e",
             "receiver_id": "crvs.simulator", "signing_key_id": key.id,
             "registry_public_key": self.sim.public_key_pem, "max_batch_size": 10, "bulk_capacity": 2,
         })
@@ -132,3 +133,4 @@ class TestBulkRunWorkers(BaseCase):
         sent = [item["search_criteria"]["query"]["value"] for _role, path, envelope in self.sim.received
                 if path == "/registry/sync/search" for item in envelope["message"]["search_request"]]
         self.assertEqual(sorted(sent), sorted(value for _kind, value in pairs), "every birth sent exactly once")
+        self.assertEqual(self.sim.stats["token_requests"], 1, "workers starting together share one token")
