@@ -6,16 +6,22 @@
     "license": "LGPL-3",
     "author": "OpenSPP DCI Client contributors",
     "website": "https://github.com/openspp/openspp-dci-client",
-    "depends": ["base", "web", "contacts"],
+    "depends": ["base", "web", "contacts", "queue_job"],
     "external_dependencies": {"python": ["httpx", "cryptography"]},
     "data": [
         "security/security.xml",
         "security/ir.model.access.csv",
+        "security/bulk_security.xml",
+        "data/queue_job_data.xml",
         "views/data_source_views.xml",
         "views/data_source_callback_views.xml",
         "views/signing_key_views.xml",
         "views/transaction_views.xml",
+        "views/bulk_run_views.xml",
         "views/res_partner_views.xml",
         "views/menus.xml",
     ],
+    "assets": {
+        "web.assets_backend": ["spp_dci_client/static/src/bulk_progress/*.js"],
+    },
 }

@@ -12,6 +12,7 @@
         "security/security.xml",
         "security/ir.model.access.csv",
         "views/enrollment_views.xml",
+        "views/bulk_verify_views.xml",
         "data/setup.xml",
         "data/registrants.xml",
     ],

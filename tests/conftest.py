@@ -16,5 +16,6 @@ sys.path.insert(0, ODOO_SRC)
 
 import odoo.addons  # noqa: E402
 
-if str(REPO) not in odoo.addons.__path__:
-    odoo.addons.__path__.append(str(REPO))
+for addons in (str(REPO), str(Path(ODOO_SRC, "addons"))):  # ours, and Odoo's (queue_job imports some)
+    if addons not in odoo.addons.__path__:
+        odoo.addons.__path__.append(addons)

@@ -7,12 +7,16 @@ import os
 import platform
 import pstats
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import httpx
 import psutil
+
+import odoo
 
 from odoo.addons.spp_dci_client.services import constants as C
 from odoo.addons.spp_dci_client.services import envelope as E
@@ -25,6 +29,11 @@ URL = os.environ["BENCH_SIMULATOR_URL"]
 CLIENT_ID, CLIENT_SECRET = "bench", "bench-secret"
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "2000"))
 BULK = 10000
+BULK_ITEMS = int(os.environ.get("BENCH_BULK_ITEMS", "1000000"))
+BULK_POPULATION = 100000
+LATENCY_ITEMS = int(os.environ.get("BENCH_LATENCY_ITEMS", "100000"))
+TOOLS = Path(os.environ["BENCH_TOOLS"])
+RUN_DEADLINE = 3600
 
 
 def wait_for_simulator():
@@ -38,6 +47,18 @@ def wait_for_simulator():
 
 def stats():
     return httpx.get(f"{URL}/_simulator/stats", timeout=5).json()
+
+
+def connections():
+    """TCP connections the simulator has accepted so far (counted on the server side)."""
+    return httpx.get(f"{URL}/_simulator/connections", timeout=5).json()["connections"]
+
+
+def per_1000(run, n):
+    """(result of run(), connections the simulator accepted per 1000 requests during it)."""
+    before = connections()
+    result = run()
+    return result, round((connections() - before - 1) * 1000 / n, 1)  # -1: the counting request's own
 
 
 def make_source(code, **values):
@@ -71,11 +92,12 @@ def raw_throughput(client, n):
                                     "signature": profile.sign(head, message, signer, "openspp.bench")}))
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     with httpx.Client(base_url=f"{URL}/crvs", timeout=10) as http:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for body in bodies:
-            if http.post(C.PATH_SYNC_SEARCH, content=body, headers=headers).status_code != 200:
+            response = http.post(C.PATH_SYNC_SEARCH, content=body, headers=headers)
+            if response.status_code != 200 or not response.json()["message"]["search_response"]:
                 raise SystemExit("the raw baseline got an error answer")
-        return n / (time.perf_counter() - started)
+        return n / (time.perf_counter() - started), (time.process_time() - cpu) / n * 1e6
 
 
 def client_throughput(client, n):
@@ -166,6 +188,132 @@ def profile_summary(client, n=500):
     return out.getvalue()
 
 
+def start_simulator(*arguments):
+    port = free_port()
+    process = subprocess.Popen([sys.executable, str(TOOLS / "dci_simulator.py"), "--port", str(port),  # noqa: S603
+                                *arguments], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(1200):
+        try:
+            httpx.get(f"{url}/_simulator/stats", timeout=1)
+            return process, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit("a bench simulator did not start")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_job_server(workers, channels):
+    """odoo-bin with ``workers`` HTTP workers and queue_job's runner on this database."""
+    options = odoo.tools.config
+    command = [sys.executable, os.path.join(os.path.dirname(odoo.__path__[0]), "odoo-bin"),
+               "--addons-path", ",".join(options["addons_path"]), "--data-dir", options["data_dir"],
+               "-d", env.cr.dbname, "--db-filter", f"^{env.cr.dbname}$", "--workers", str(workers),  # noqa: F821
+               "--max-cron-threads", "0", "--http-interface", "127.0.0.1", "--http-port", str(free_port()),
+               "--load", "base,web,queue_job", "--limit-time-real", "600", "--limit-time-cpu", "600",
+               "--log-level", "warn"]
+    for name in ("db_host", "db_port", "db_user", "db_password"):
+        if options[name]:
+            command += [f"--{name}", str(options[name])]
+    log = open(os.path.join(options["data_dir"], "bench-jobs.log"), "ab")  # noqa: SIM115 (kept for the process)
+    return subprocess.Popen(command, stdout=log,  # noqa: S603 (our own odoo-bin command line) stderr=subprocess.STDOUT,
+                            env=dict(os.environ, ODOO_QUEUE_JOB_CHANNELS=channels))
+
+
+def stop(process):
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def http_workers(server):
+    """The server's HTTP worker processes (not the job runner's)."""
+    return [child for child in server.children() if "jobrunner" not in " ".join(child.cmdline()).lower()]
+
+
+def run_births(code, pairs, server=None):
+    """Verify ``pairs`` as a bulk run; wait for it. Returns (seconds, {worker pid: (first, peak) RSS})."""
+    env.cr.commit()  # noqa: F821
+    started = time.perf_counter()
+    run = CRVSService(env, code).start_verify_births(pairs)  # noqa: F821
+    env.cr.commit()  # noqa: F821
+    rss = {}
+    while True:
+        if server is not None:
+            for child in http_workers(server):
+                try:
+                    value = child.memory_info().rss
+                except psutil.NoSuchProcess:
+                    continue
+                first, peak = rss.get(child.pid, (value, value))
+                rss[child.pid] = (first, max(peak, value))
+        env.invalidate_all()  # noqa: F821
+        env.cr.rollback()  # noqa: F821 (a fresh snapshot)
+        if run.state == "done":
+            break
+        failed = env["queue.job"].search_count([("state", "=", "failed"), ("identity_key", "in", [  # noqa: F821
+            chunk._identity_key() for chunk in run.chunk_ids])])
+        if failed or time.perf_counter() - started > RUN_DEADLINE:
+            raise SystemExit(f"bulk run {code}: {failed} failed jobs, {run.done_count} of {run.item_count} done "
+                             f"after {time.perf_counter() - started:.0f} s (log: bench-jobs.log)")
+        time.sleep(0.5)
+    seconds = time.perf_counter() - started
+    if run.failed_count or run.done_count != run.item_count:
+        raise SystemExit(f"bulk run {code}: {run.done_count} done, {run.failed_count} failed of {run.item_count}")
+    return seconds, rss
+
+
+def cycled_births(population_size, count):
+    brns = [("BRN", person.brn) for person in Population(size=population_size).persons if person.brn]
+    return (brns[index % len(brns)] for index in range(count))
+
+
+def queue_bench():
+    """Bulk runs through the real job runner: worker memory over a large run, then latency scaling."""
+    figures = {}
+    simulator, url = start_simulator("--size", str(BULK_POPULATION), "--client", "bench:bench-secret")
+    server = psutil.Process(start_job_server(2, "root:2").pid)
+    try:
+        make_source("bench_bulk", base_url=f"{url}/crvs", bulk_capacity=2)
+        run_births("bench_bulk", cycled_births(BULK_POPULATION, 2000), server)  # warm the workers up
+        baseline = {child.pid: child.memory_info().rss for child in http_workers(server)}
+        seconds, rss = run_births("bench_bulk", cycled_births(BULK_POPULATION, BULK_ITEMS), server)
+        growth = max((peak - baseline.get(pid, first)) / 2**20 for pid, (first, peak) in rss.items())
+        figures.update({"bulk_items": BULK_ITEMS, "bulk_rss_growth_mb": round(growth, 1),
+                        "bulk_seconds": round(seconds, 1), "bulk_items_per_s": round(BULK_ITEMS / seconds)})
+        if BULK_ITEMS == 1_000_000:
+            figures["bulk_1m_rss_growth_mb"] = round(growth, 1)
+    finally:
+        stop(server)
+        stop(simulator)
+    simulator, url = start_simulator("--size", str(10100), "--delay", "0.05", "--client", "bench:bench-secret")
+    server = psutil.Process(start_job_server(8, "root:8").pid)
+    rates = {}
+    try:
+        for capacity in (1, 4, 8):
+            code = f"bench_latency_{capacity}"
+            make_source(code, base_url=f"{url}/crvs", bulk_capacity=capacity)
+            run_births(code, cycled_births(10100, 200))  # a token, and the workers warm
+            seconds, _rss = run_births(code, cycled_births(10100, LATENCY_ITEMS))
+            rates[capacity] = LATENCY_ITEMS / seconds
+    finally:
+        stop(server)
+        stop(simulator)
+    figures["latency_scaling"] = {str(capacity): {"items_per_s": round(rate), "ratio_to_linear":
+                                                  round(rate / (rates[1] * capacity), 2)}
+                                  for capacity, rate in rates.items()}
+    figures["latency_scaling_ratio_at_8"] = figures["latency_scaling"]["8"]["ratio_to_linear"]
+    return figures
+
+
 wait_for_simulator()
 KEY = env["spp.dci.signing.key"].create({"name": "Bench key", "algorithm": "ed25519"})  # noqa: F821
 KEY.action_generate()
@@ -176,9 +324,9 @@ client = DCIClient(source, env)  # noqa: F821
 for _ in range(50):
     client.search_by_id("BRN", "BR-2024-0042")
 
-raw = raw_throughput(client, REQUESTS)
-ours, cpu_us = client_throughput(client, REQUESTS)
-seeds_way = per_request_throughput(source, REQUESTS // 4)
+(raw, raw_cpu_us), raw_connections = per_1000(lambda: raw_throughput(client, REQUESTS), REQUESTS)
+(ours, cpu_us), client_connections = per_1000(lambda: client_throughput(client, REQUESTS), REQUESTS)
+seeds_way, seeds_way_connections = per_1000(lambda: per_request_throughput(source, REQUESTS // 4), REQUESTS // 4)
 sign_us, verify_us, crypto_share = signing_share(client, cpu_us)
 
 brns = [("BRN", person.brn) for person in Population(size=10100).persons if person.brn][:BULK]
@@ -200,6 +348,7 @@ single_seconds = time.perf_counter() - started
 tokens = token_requests(make_source("bench_tokens"))
 unreachable = unreachable_seconds()
 profile = profile_summary(client)
+queue_figures = queue_bench() if BULK_ITEMS else {}
 
 figures = {
     "overhead_ratio": round(ours / raw, 3),
@@ -211,12 +360,18 @@ figures = {
     "client_cpu_us_per_request": round(cpu_us),
     "signing_verification_share": round(crypto_share, 3),
     "test_connection_unreachable_s": round(unreachable, 2),
+    "cpu_ratio": round(raw_cpu_us / cpu_us, 3),
+    "raw_cpu_us_per_request": round(raw_cpu_us),
+    "connections_per_1000_requests": client_connections,
+    "raw_connections_per_1000_requests": raw_connections,
+    "seeds_way_connections_per_1000_requests": seeds_way_connections,
     "raw_requests_per_s": round(raw),
     "client_requests_per_s": round(ours),
     "seeds_way_requests_per_s": round(seeds_way),
     "single_10k_seconds": round(single_seconds, 2),
     "sign_us": round(sign_us),
     "verify_us": round(verify_us),
+    **queue_figures,
 }
 print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
 print(profile)

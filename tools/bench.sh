@@ -20,5 +20,6 @@ rm -f "$CLIENT_KEY_FILE"
     > "$LOCAL/bench-simulator.log" 2>&1 &
 SIM_PID=$!
 trap 'kill $SIM_PID 2>/dev/null' EXIT
-BENCH_SIMULATOR_URL="http://127.0.0.1:$SIM_PORT" BENCH_CLIENT_KEY_FILE="$CLIENT_KEY_FILE" odoo_bin shell -d "$DB" --no-http --log-level warn \
+BENCH_TOOLS="$REPO/tools" BENCH_SIMULATOR_URL="http://127.0.0.1:$SIM_PORT" BENCH_CLIENT_KEY_FILE="$CLIENT_KEY_FILE" \
+    odoo_bin shell -d "$DB" --no-http --log-level warn \
     < "$REPO/tools/bench.py"

@@ -5,11 +5,13 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, os.environ.get("ODOO_SRC", "/opt/odoo"))
+ODOO_SRC = os.environ.get("ODOO_SRC", "/opt/odoo")
+sys.path.insert(0, ODOO_SRC)
 
 import odoo.addons  # noqa: E402
 
 odoo.addons.__path__.append(str(REPO))
+odoo.addons.__path__.append(str(Path(ODOO_SRC, "addons")))  # queue_job, which the addon needs, imports some
 
 from odoo.addons.spp_dci_client.simulator.server import main  # noqa: E402
 

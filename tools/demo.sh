@@ -18,5 +18,8 @@ else
     log "reusing database '$DB'"
 fi
 log "Odoo is starting on http://localhost:$PORT (login admin / password admin); Ctrl-C stops it"
+# queue_job's runner (a server-wide module) carries the bulk runs; root:N is how
+# many jobs run at once on this server (each data source caps its own registry).
+export ODOO_QUEUE_JOB_CHANNELS=${ODOO_QUEUE_JOB_CHANNELS:-root:${DEMO_JOB_CAPACITY:-2}}
 exec_odoo_bin -d "$DB" --db-filter "^$DB\$" --http-port "$PORT" \
-    --http-interface "${DEMO_HTTP_INTERFACE:-127.0.0.1}"
+    --http-interface "${DEMO_HTTP_INTERFACE:-127.0.0.1}" --load base,web,queue_job --workers "${DEMO_WORKERS:-0}"

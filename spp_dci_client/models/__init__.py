@@ -7,3 +7,6 @@ from . import partner_identifier
 from . import res_partner
 from . import seen_message
 from . import callback_throttle
+from . import bulk_run
+from . import bulk_chunk
+from . import bulk_item

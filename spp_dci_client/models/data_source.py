@@ -116,12 +116,20 @@ class DciDataSource(models.Model):
                                   help="Attempts for idempotent calls on connection errors, 429 and 502-504.")
     max_response_kb = fields.Integer(string="Largest Response (KiB)", default=20480, required=True)
     secrets_protected = fields.Boolean(compute="_compute_secrets_protected")
+    bulk_capacity = fields.Integer(
+        string="Concurrent Bulk Requests", default=4, required=True,
+        help="How many bulk-run requests may be in flight to this registry at once, across every worker "
+             "and server on this database.")
+    bulk_channel_id = fields.Many2one("queue.job.channel", string="Job Channel", readonly=True, copy=False,
+                                      ondelete="set null", help="The queue_job channel of its bulk runs.")
 
     _code_unique = models.Constraint("UNIQUE(code)", "The code of a data source must be unique.")
     _timeout_positive = models.Constraint("CHECK(timeout > 0)", "The timeout must be greater than zero.")
     _batch_positive = models.Constraint("CHECK(max_batch_size > 0)", "The batch size must be greater than zero.")
     _attempts_positive = models.Constraint("CHECK(max_attempts > 0)", "At least one attempt is needed.")
     _response_positive = models.Constraint("CHECK(max_response_kb > 0)", "The response limit must be positive.")
+    _bulk_capacity_range = models.Constraint("CHECK(bulk_capacity BETWEEN 1 AND 1024)",
+                                             "Concurrent bulk requests must be between 1 and 1024.")
 
     @api.depends("bearer_token_stored", "oauth2_client_secret_stored")
     def _compute_secrets(self):
@@ -234,8 +242,11 @@ class DciDataSource(models.Model):
         vals_list = [self._normalize_vals(vals) for vals in vals_list]
         if any(STORED_SECRET_FIELDS & vals.keys() for vals in vals_list):
             self.check_access("create")
-            return super(DciDataSource, self.sudo()).create(vals_list).with_env(self.env)
-        return super().create(vals_list)
+            records = super(DciDataSource, self.sudo()).create(vals_list).with_env(self.env)
+        else:
+            records = super().create(vals_list)
+        records._sync_bulk_channel()
+        return records
 
     def write(self, vals):
         """Secrets go to group_system columns: the caller's rights are checked, then sudo writes them."""
@@ -248,7 +259,26 @@ class DciDataSource(models.Model):
         result = super(DciDataSource, target).write(normalized)
         if CREDENTIAL_FIELDS & vals.keys():
             self.clear_oauth2_token_cache()
+        if "code" in vals:
+            self._sync_bulk_channel()
         return result
+
+    def _sync_bulk_channel(self):
+        """Give each data source its queue_job channel root.dci.<code> (created, or renamed with the code)."""
+        parent = self.env.ref("spp_dci_client.queue_channel_dci").sudo()
+        for record in self.sudo():
+            if record.bulk_channel_id:
+                record.bulk_channel_id.name = record.code
+            else:
+                channel = self.env["queue.job.channel"].sudo().search(
+                    [("name", "=", record.code), ("parent_id", "=", parent.id)], limit=1)
+                record.bulk_channel_id = channel or channel.create({"name": record.code, "parent_id": parent.id})
+
+    def _bulk_channel_name(self):
+        self.ensure_one()
+        if not self.sudo().bulk_channel_id:
+            self._sync_bulk_channel()
+        return self.sudo().bulk_channel_id.complete_name
 
     @api.model
     def _normalize_vals(self, vals):

@@ -441,7 +441,9 @@ def http_error(response):
             _lt("The registry refused the credentials (HTTP %(status)s, %(code)s).", status=status, code=code),
             code=code, response_status=status,
         )
-    return DCIRejectedError(
+    error = DCIRejectedError(
         _lt("The registry answered HTTP %(status)s (%(code)s).", status=status, code=code),
         code=code, response_status=status, registry_message=message,
     )
+    error.retry_after = _retry_after(response.headers)
+    return error

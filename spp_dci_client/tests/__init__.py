@@ -5,3 +5,5 @@ from . import test_callbacks
 from . import test_interop
 from . import test_security_admin
 from . import test_compat
+from . import test_bulk_run
+from . import test_keep_alive

@@ -9,6 +9,7 @@ the client's. Registry errors raise (a DCIError); only "no such record"
 returns None.
 """
 
+from odoo.addons.spp_dci_client.services import bulk
 from odoo.addons.spp_dci_client.services import constants as C
 from odoo.addons.spp_dci_client.services import envelope as E
 from odoo.addons.spp_dci_client.services.client import DCIClient
@@ -74,15 +75,16 @@ class CRVSService:
     def verify_births(self, pairs):
         """verify_birth for many (identifier_type, identifier_value) pairs in batched envelopes.
 
-        Returns one result (dict or None) per pair, in order.
+        Returns one result (dict or None) per pair, in order. Beyond
+        SYNC_LIMIT pairs the work goes to the job queue instead, and the
+        spp.dci.bulk.run record is returned (see start_verify_births).
         """
         pairs = list(pairs)
+        if len(pairs) > bulk.SYNC_LIMIT:
+            return self.start_verify_births(pairs)
         if self.record_format == "opencrvs":
             return [self.verify_birth(*pair) for pair in pairs]
-        queries = [{"query_type": C.QUERY_IDTYPE_VALUE, "query": {"type": kind, "value": value},
-                    "event_type": BIRTH, "page_size": 1}
-                   for kind, value in pairs]
-        items = self.client.search_batch(queries)
+        items = self.client.search_batch(birth_queries(pairs))
         return self._with_parent_names([birth_result(first_record(item), kind, value)
                                         for (kind, value), item in zip(pairs, items, strict=True)])
 
@@ -118,6 +120,17 @@ class CRVSService:
                 role = {"female": "mother", "male": "father"}.get(sex, default_role)
                 result[f"{role}_name"] = result[f"{role}_name"] or person_name(parent) or None
         return results
+
+    def start_verify_births(self, pairs, name=None):
+        """verify_births as a bulk run in the job queue; returns the spp.dci.bulk.run.
+
+        ``pairs`` may be any iterable (a generator of millions is read lazily).
+        Each item's result is verify_birth's dict without raw_record, or null
+        when the registry has no such birth.
+        """
+        return self.env["spp.dci.bulk.run"]._start(
+            self.data_source, "crvs_birth", ([kind, value] for kind, value in pairs),
+            name or self.env._("Birth verification on %s", self.data_source.sudo().code))
 
     def subscribe_events(self, event_types=None, wait=5.0):
         """Subscribe to vital events (default: live_birth and death); returns subscription codes.
@@ -196,3 +209,10 @@ def birth_result(record, identifier_type, identifier_value):
         return None
     return dict(person, identifier_type=identifier_type, identifier_value=str(identifier_value).strip(),
                 raw_record=record)
+
+
+def birth_queries(pairs):
+    """The search queries of verify_births, one per (identifier_type, identifier_value) pair."""
+    return [{"query_type": C.QUERY_IDTYPE_VALUE, "query": {"type": kind, "value": value}, "event_type": BIRTH,
+             "page_size": 1}
+            for kind, value in pairs]

@@ -1,6 +1,10 @@
+from unittest.mock import patch
+
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
+from odoo.addons.queue_job.tests.common import trap_jobs
+from odoo.addons.spp_dci_client.services import bulk
 from odoo.addons.spp_dci_client.services.errors import DCIConnectionError, DCIRejectedError
 from odoo.addons.spp_dci_client.simulator import SimulatedRegistry, SimulatorServer
 from odoo.addons.spp_dci_client.tests.common import DCICase, population
@@ -98,3 +102,19 @@ class TestCRVSService(DCICase):
                 self.assertEqual((result["identifier_type"], result["identifier_value"]), (kind, value))
                 self.assertIn({"identifier_type": kind, "identifier_value": value},
                               result["raw_record"]["identifier"])
+
+    def test_bulk_beyond_the_sync_limit_returns_a_run(self):
+        pairs = [("BRN", "BR-2024-0042"), ("BRN", "BR-1900-0001"), ("BRN", "BR-2024-0044")]
+        with patch.object(bulk, "SYNC_LIMIT", 2), trap_jobs() as trap:
+            run = self.service().verify_births(pairs)
+            self.assertEqual((run._name, run.kind, run.item_count), ("spp.dci.bulk.run", "crvs_birth", 3))
+            self.assertEqual(self.sim.received, [])
+            trap.perform_enqueued_jobs()
+        self.env.invalidate_all()
+        items = self.env["spp.dci.bulk.item"].search([("run_id", "=", run.id)])
+        self.assertEqual(items.mapped("payload"), [list(pair) for pair in pairs])
+        self.assertEqual(items.mapped("state"), ["done"] * 3)
+        self.assertEqual(items[0].result["birth_date"], "2024-03-15")
+        self.assertNotIn("raw_record", items[0].result)
+        self.assertFalse(items[1].result, "no such birth: done, without a result")
+        self.assertEqual(run.state, "done")

@@ -11,6 +11,7 @@ Registry errors raise and leave the local cache as it was.
 
 from odoo.exceptions import UserError
 
+from odoo.addons.spp_dci_client.services import bulk
 from odoo.addons.spp_dci_client.services import constants as C
 from odoo.addons.spp_dci_client.services.client import DCIClient
 from odoo.addons.spp_dci_client.services.lookup import check_service_arguments, data_source_for
@@ -138,8 +139,20 @@ class DRService:
         return cache.is_pwd
 
     def sync_disability_data(self, partners):
-        """Refresh the cache of many partners in batched requests; returns {partner id: status or None}."""
+        """Refresh the cache of many partners in batched requests; returns {partner id: status or None}.
+
+        Beyond SYNC_LIMIT partners the refresh goes to the job queue instead,
+        and the spp.dci.bulk.run record is returned (see start_sync_disability_data).
+        """
+        if len(partners) > bulk.SYNC_LIMIT:
+            return self.start_sync_disability_data(partners)
         return self._fetch(partners)
+
+    def start_sync_disability_data(self, partners, name=None):
+        """sync_disability_data as a bulk run in the job queue; returns the spp.dci.bulk.run."""
+        return self.env["spp.dci.bulk.run"]._start(
+            self.data_source, "dr_sync", partners.ids,
+            name or self.env._("Disability sync on %s", self.data_source.sudo().code))
 
     def _fetch(self, partners):
         pairs = []

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from odoo.api import Environment
 from odoo.exceptions import UserError
 
+from odoo.addons.spp_dci_client.services import bulk
 from odoo.addons.spp_dci_client.services import constants as C
 from odoo.addons.spp_dci_client.services import envelope as E
 from odoo.addons.spp_dci_client.services.client import DCIClient
@@ -116,7 +117,13 @@ class IBRService:
         return self.check_duplications(partner, exclude_programs)[partner.id]
 
     def check_duplications(self, partners, exclude_programs=None):
-        """check_duplication for many partners in batched requests: {partner id: result dict}."""
+        """check_duplication for many partners in batched requests: {partner id: result dict}.
+
+        Beyond SYNC_LIMIT partners the checks go to the job queue instead, and
+        the spp.dci.bulk.run record is returned (see start_check_duplications).
+        """
+        if len(partners) > bulk.SYNC_LIMIT:
+            return self.start_check_duplications(partners, exclude_programs)
         pairs = []
         for partner in partners:
             identifiers = partner._get_dci_identifiers()
@@ -162,6 +169,17 @@ class IBRService:
                            if enrolment["enrolment_status"] in ENROLLED_STATUSES
                            and (enrolment["programme_name"] or enrolment["programme_identifier"])})
         return {"enrolled": bool(programs), "programs": programs, "beneficiary_info": infos[0] if infos else None}
+
+    def start_check_duplications(self, partners, exclude_programs=None, name=None):
+        """check_duplications as a bulk run in the job queue; returns the spp.dci.bulk.run.
+
+        Each item's result is check_duplication's dict without raw_response;
+        the audit records are stored as the jobs go.
+        """
+        return self.env["spp.dci.bulk.run"]._start(
+            self.data_source, "ibr_duplication", partners.ids,
+            name or self.env._("Duplication checks on %s", self.data_source.sudo().code),
+            options={"exclude_programs": list(exclude_programs or ())})
 
     def is_enrolled(self, identifier_type, identifier_value):
         """The registry's yes/no answer (/registry/sync/enrolled): is this person enrolled anywhere?"""

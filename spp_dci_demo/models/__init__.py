@@ -4,3 +4,5 @@ from . import enrollment
 from . import data_source
 from . import ir_config_parameter
 from . import dci_transaction
+from . import bulk_run
+from . import bulk_verify_wizard

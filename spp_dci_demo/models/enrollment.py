@@ -1,6 +1,5 @@
 import hashlib
 import json
-import logging
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
@@ -12,13 +11,10 @@ from odoo.addons.spp_dci_client_ibr.services.ibr_service import IBRService
 
 from .enrollment_check import KINDS, OUTCOMES, compare_birth
 
-_logger = logging.getLogger(__name__)
-
 SERVER_ONLY_FIELDS = {"state", "approved_by", "enrolled_date", "birth_outcome", "enrolment_outcome",
                       "disability_outcome", "disability_top_up", "check_ids"}
 CHECKED_FIELDS = {"child_id", "program_id", "declared_name", "declared_birth_date", "declared_sex"}
 APPROVER_GROUP = "spp_dci_demo.group_enrollment_approver"
-BULK_CHUNK = 100
 
 
 class DciDemoEnrollment(models.Model):
@@ -304,30 +300,24 @@ class DciDemoEnrollment(models.Model):
 
     @api.model
     def action_bulk_verify_births(self, requests=None):
-        """Verify the births of many requests (default: every draft) in batched DCI calls."""
+        """Ask to verify the births of many requests (default: every draft); the work runs as a bulk run."""
         self.check_access("write")
         requests = requests if requests is not None else self.search([("state", "=", "draft")])
         requests.check_access("write")
         requests = requests.filtered("birth_identifier")
-        service = CRVSService(self.env, "crvs_main")
-        counts = {}
-        try:
-            for start in range(0, len(requests), BULK_CHUNK):
-                chunk = requests[start:start + BULK_CHUNK]
-                births = service.verify_births([("BRN", request.birth_identifier) for request in chunk])
-                for request, birth in zip(chunk, births, strict=True):
-                    outcome = request._add_check("birth", lambda request=request, birth=birth:
-                                                 request._birth_outcome(birth))
-                    counts[outcome] = counts.get(outcome, 0) + 1
-                    request._mark_checked()
-                _logger.info("bulk birth verification: %d of %d requests done", start + len(chunk), len(requests))
-        finally:
-            service.close()
-        summary = ", ".join(f"{dict(OUTCOMES)[outcome]}: {count}" for outcome, count in sorted(counts.items()))
-        return {"type": "ir.actions.client", "tag": "display_notification", "params": {
-            "title": self.env._("%s births verified", len(requests)),
-            "message": summary or self.env._("Nothing to do."),
-            "type": "success", "next": {"type": "ir.actions.client", "tag": "soft_reload"}}}
+        if not requests:
+            raise UserError(self.env._("No request with a birth registration number to verify."))
+        wizard = self.env["spp.dci.demo.bulk.verify"].create({"request_ids": [(6, 0, requests.ids)]})
+        return {"type": "ir.actions.act_window", "name": self.env._("Verify Births"),
+                "res_model": "spp.dci.demo.bulk.verify", "res_id": wizard.id, "view_mode": "form",
+                "views": [(False, "form")], "target": "new"}
 
     def action_bulk_verify_selected(self):
         return self.action_bulk_verify_births(self)
+
+    def _start_birth_run(self):
+        """The bulk run verifying these requests' births, queued in crvs_main's channel."""
+        self.check_access("write")
+        data_source = self.env["spp.dci.data.source"].get_by_code("crvs_main")
+        return self.env["spp.dci.bulk.run"]._start(
+            data_source, "demo_birth", self.ids, self.env._("Birth checks of %s enrollment requests", len(self)))

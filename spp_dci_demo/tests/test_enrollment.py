@@ -1,6 +1,8 @@
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from odoo.addons.queue_job.job import Job
+from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.addons.spp_dci_client.services.signing import load_public_key
 from odoo.addons.spp_dci_client.tests.common import SimulatorMixin
 
@@ -141,16 +143,33 @@ class TestEnrollment(DemoCase):
             request.action_approve()
         self.assertEqual(request.birth_outcome, "not_found")
 
-    def test_bulk_verification_in_one_call(self):
-        result = self.env["spp.dci.demo.enrollment"].action_bulk_verify_births()
-        searches = [path for _role, path, _envelope in self.sim.received if path == "/registry/sync/search"]
-        self.assertEqual(len(searches), 2, "the births in one envelope, then their parents' names in one")
-        search = next(envelope for _role, path, envelope in self.sim.received if path == "/registry/sync/search")
-        self.assertEqual(search["header"]["total_count"], len(CASES))
+    def test_bulk_verification_confirmed_then_run_in_jobs(self):
+        action = self.env["spp.dci.demo.enrollment"].action_bulk_verify_births()
+        wizard = self.env[action["res_model"]].browse(action["res_id"])
+        self.assertEqual(wizard.request_count, len(CASES))
+        self.assertIn(f"{len(CASES)} births will be verified", wizard.summary)
+        with trap_jobs() as trap:
+            opened = wizard.action_start()
+            run = self.env["spp.dci.bulk.run"].browse(opened["res_id"])
+            self.assertEqual((run.kind, run.item_count, run.state), ("demo_birth", len(CASES), "running"))
+            trap.assert_jobs_count(1)
+            self.assertEqual(self.sim.received, [], "the click only queues the work")
+            trap.perform_enqueued_jobs()
+        self.env.invalidate_all()
+        searches = [envelope for _role, path, envelope in self.sim.received if path == "/registry/sync/search"]
+        self.assertEqual(len(searches), 1)
+        self.assertEqual(searches[0]["header"]["total_count"], len(CASES))
         outcomes = {case: request.birth_outcome for case, request in self.requests.items()}
         self.assertEqual(outcomes, {"santos": "verified", "reyes": "mismatch", "delacruz": "not_found",
                                     "mensah": "verified", "okafor": "verified", "bautista": "mismatch"})
-        self.assertIn("Verified: 3", result["params"]["message"])
+        self.assertEqual((run.state, run.done_count, run.failed_count), ("done", len(CASES), 0))
+
+    def test_bulk_verification_of_selected_requests_needs_an_identifier(self):
+        request = self.requests["santos"]
+        action = request.action_bulk_verify_selected()
+        self.assertEqual(self.env[action["res_model"]].browse(action["res_id"]).request_ids, request)
+        with self.assertRaises(UserError):
+            self.env["spp.dci.demo.enrollment"].browse().action_bulk_verify_selected()
 
     def test_async_birth_check(self):
         request = self.requests["santos"]
@@ -172,6 +191,17 @@ class TestDemoUI(DemoCase):
     def test_enrollment_tour(self):
         self.start_tour("/odoo/child-benefit", "spp_dci_demo_enrollment", login="admin")
         self.assertEqual(self.requests["santos"].state, "enrolled")
+
+    def test_bulk_run_tour(self):
+        self.start_tour("/odoo/child-benefit", "spp_dci_demo_bulk_run", login="admin")
+        run = self.env["spp.dci.bulk.run"].search([("kind", "=", "demo_birth")], limit=1)
+        self.assertEqual((run.state, run.item_count), ("running", len(CASES)))
+        jobs = self.env["queue.job"].search([("identity_key", "=", run.chunk_ids._identity_key())])
+        self.assertEqual(len(jobs), 1)
+        Job.load(self.env, jobs.uuid).perform()  # what queue_job's runner does in `make demo`
+        self.start_tour(f"/odoo/action-spp_dci_client.spp_dci_bulk_run_action/{run.id}",
+                        "spp_dci_demo_bulk_run_done", login="admin")
+        self.assertEqual(self.requests["santos"].birth_outcome, "verified")
 
     def test_test_connection_tour(self):
         self.start_tour("/odoo/action-spp_dci_client.spp_dci_data_source_action", "spp_dci_test_connection",
