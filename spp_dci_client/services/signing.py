@@ -23,6 +23,7 @@ thumbprints; OpenSPP names keys ``<sender_id>|<key_id>|<alg>``.
 import base64
 import hashlib
 import json
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -444,6 +445,14 @@ class OpenSPPProfile(CavageProfile):
         yield openspp_header(header, is_response)
 
 
+def _finite_number(text):
+    """JSON numbers of a JWS header: 1e999, NaN and Infinity are malformed, not floats."""
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"not a finite number: {text[:20]}")
+    return number
+
+
 class OpenG2PProfile:
     """A detached JWS in the HTTP Signature header over the whole body, as OpenG2P's libraries check it."""
 
@@ -480,7 +489,8 @@ class OpenG2PProfile:
             raise _missing()
         try:
             protected_b64, payload, signature_b64 = http_signature.strip().split(".")
-            protected = json.loads(b64url_decode(protected_b64))
+            protected = json.loads(b64url_decode(protected_b64), parse_float=_finite_number,
+                                   parse_constant=_finite_number)
             raw = b64url_decode(signature_b64)
         except (ValueError, TypeError) as error:
             raise _malformed() from error

@@ -32,7 +32,7 @@ from odoo.addons.spp_dci_client.services.errors import (
     DCISignatureError,
     DCITimeoutError,
 )
-from odoo.addons.spp_dci_client.services.signing import CavageProfile, _sign_bytes, b64url, canonical_json
+from odoo.addons.spp_dci_client.services.signing import CavageProfile, OpenG2PProfile, _sign_bytes, b64url
 from odoo.addons.spp_dci_client.services.transport import Transport
 
 from .hostile import HostileRegistry, deadline_seconds, drip, send
@@ -252,11 +252,11 @@ class SecurityFaults:
             nul = self.notify()
             nul["message"]["transaction_id"] = "abc\x00"
             self.assert_refused(self.post(nul), 400, "err.request.bad")
-            jws = self.notify(signed=False)
             protected = b64url(b'{"alg":"EdDSA","exp":1,"iat":1e999,"kid":"k"}')
-            jws["signature"] = f"{protected}..{b64url(b'x' * 64)}"
-            with self.configured(self.crvs, signature_profile="jws_detached"):
-                self.assert_refused(self.post(jws), 401, "err.signature.invalid")
+            with self.configured(self.crvs, signature_profile="openg2p"):
+                self.assert_refused(self.post(self.notify(signed=False),
+                                              headers={"Signature": f"{protected}..{b64url(b'x' * 64)}"}),
+                                    401, "err.signature.invalid")
             wrong_type = self.notify()
             wrong_type["signature"] = {"not": "a string"}
             self.assert_refused(self.post(wrong_type), 401, "err.signature.invalid")
@@ -288,13 +288,13 @@ class SecurityFaults:
     def attack_jws_iat_overflow_in_a_response(self):
         def reply(connection, _path, body, _registry):
             envelope = json.loads(self.signed_reply(body))
+            del envelope["signature"]
             protected = b64url(b'{"alg":"EdDSA","exp":1,"iat":1e999,"kid":"%s"}' % self.sim.signer.kid.encode())
-            content = b64url(canonical_json(envelope["header"], envelope["message"]))
+            content = b64url(OpenG2PProfile.payload(envelope))
             raw = _sign_bytes(self.sim.signer.private_key, f"{protected}.{content}".encode())
-            envelope["signature"] = f"{protected}..{b64url(raw)}"
-            send(connection, json.dumps(envelope).encode())
+            send(connection, json.dumps(envelope).encode(), headers={"Signature": f"{protected}..{b64url(raw)}"})
 
-        with HostileRegistry(reply) as registry, self.hostile_source(registry.url, signature_profile="jws_detached"):
+        with HostileRegistry(reply) as registry, self.hostile_source(registry.url, signature_profile="openg2p"):
             with self.assertRaises(DCISignatureError), DCIClient(self.crvs, self.env) as client:
                 client.search_by_id("BRN", "BR-2024-0042")
             result = self.crvs.test_connection()
