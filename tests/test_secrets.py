@@ -96,12 +96,13 @@ def test_reprs_hold_no_secret():
 
 
 def simulator_kid_in_new_process():
-    code = ("import odoo.addons, sys; odoo.addons.__path__.append(sys.argv[1]); "
+    code = ("import odoo.addons, sys; odoo.addons.__path__.extend(sys.argv[1:]); "
             "from odoo.addons.spp_dci_client.simulator import SimulatedRegistry; "
             "from odoo.addons.spp_dci_client.services.signing import public_jwk; "
             "print(public_jwk(SimulatedRegistry().signer.private_key.public_key())['kid'])")
     env = dict(os.environ, PYTHONPATH=ODOO_SRC)
-    return subprocess.run([sys.executable, "-c", code, str(REPO)], env=env, capture_output=True, text=True,
+    paths = [str(REPO), str(Path(ODOO_SRC, "addons"))]  # ours, and Odoo's (queue_job imports some)
+    return subprocess.run([sys.executable, "-c", code, *paths], env=env, capture_output=True, text=True,
                           check=True, timeout=120).stdout.strip()
 
 

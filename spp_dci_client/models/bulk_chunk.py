@@ -99,7 +99,7 @@ class DciBulkChunk(models.Model):
             except DCIError as error:
                 delay = bulk.retry_delay(error)
                 if delay is not None:
-                    raise RetryableJobError(f"{type(error).__name__} (HTTP {error.http_status}, {error.code}); "
+                    raise RetryableJobError(f"{type(error).__name__} (HTTP {error.response_status}, {error.code}); "
                                             f"{len(items)} items wait for the retry",
                                             seconds=delay or None) from error
                 _logger.info("DCI bulk run %s: %d items failed: %s %s", chunk.run_id.id, len(items),

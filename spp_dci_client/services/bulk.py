@@ -20,9 +20,9 @@ def batches(iterable, size):
 def retry_delay(error):
     """How a job reacts to ``error``: None (final, report it per item), 0 (retry with the job's backoff)
     or the seconds a 429's Retry-After asks for."""
-    if isinstance(error, DCIRejectedError) and error.http_status == 429:
+    if isinstance(error, DCIRejectedError) and error.response_status == 429:
         return getattr(error, "retry_after", None) or TOO_MANY_REQUESTS_DELAY
-    if isinstance(error, DCIRejectedError) and error.http_status in SERVER_ERRORS:
+    if isinstance(error, DCIRejectedError) and error.response_status in SERVER_ERRORS:
         return 0
     if isinstance(error, DCITimeoutError) or (isinstance(error, DCIConnectionError)
                                               and getattr(error, "retryable", False)):

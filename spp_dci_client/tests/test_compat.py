@@ -266,9 +266,11 @@ class TestOpenSPPClientCalls(CallbackCase):
 
         searched = self.client.search_by_id("BRN", "BR-2024-0042")["message"]["transaction_id"]
         status = self.client.txn_status(searched)
-        self.assertEqual(status["message"]["txnstatus_response"]["txn_status"]["status"], "succ")
+        txn_status = status["message"]["txnstatus_response"]["txn_status"]
+        self.assertEqual((txn_status["transaction_id"], txn_status["search_response"][0]["status"]), (searched, "succ"))
         status = self.client.txn_status(attribute_value=searched, attribute_type="transaction_id")
-        self.assertEqual(status["message"]["txnstatus_response"]["txn_status"]["status"], "succ")
+        txn_status = status["message"]["txnstatus_response"]["txn_status"]
+        self.assertEqual((txn_status["transaction_id"], txn_status["search_response"][0]["status"]), (searched, "succ"))
         self.client.txn_status("ref-1", "reference_id")
         request = self.sim.received[-1][2]["message"]["txnstatus_request"]
         self.assertEqual((request["attribute_type"], request["attribute_value"]), ("reference_id_list", ["ref-1"]))

@@ -98,6 +98,10 @@ class TestBulkRunWorkers(BaseCase):
                                 start_new_session=True)
 
     def test_runner_and_two_workers_complete_a_run(self):
+        # Jobs of some seconds each: a worker busy with one job cannot take the next, so two
+        # jobs running at once (channel capacity 2) are bound to run in two worker processes.
+        self.sim.faults.add("latency", path="/registry/sync/search", seconds=0.3, times=None)
+        self.addCleanup(self.sim.faults.clear)
         run_id, key_id, pairs = self.committed(self.start_run)
         self.addCleanup(self.committed, lambda env: self.remove(env, run_id, key_id))
         log_path = Path(config["data_dir"]) / "e2e-workers.log"

@@ -63,7 +63,7 @@ class TestOpenSPPCRVSCalls(CallbackCase):
 
     def test_check_death_against_a_registry_ignoring_the_event_type(self):
         """Such a registry answers with the birth record: a living person must not come back dead."""
-        registry = SimulatedRegistry(population(), separate_deaths=False)
+        registry = SimulatedRegistry(population(), separate_deaths=False, client_keys=self.client_keys)
         with SimulatorServer(registry) as server:
             self.make_data_source(code="crvs_mixed", base_url=server.url("crvs"), auth_type="none",
                                   signature_policy="off")

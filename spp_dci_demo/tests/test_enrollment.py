@@ -25,9 +25,10 @@ class DemoCase(SimulatorMixin, HttpCase):
         key = cls.env["spp.dci.signing.key"].search([("name", "=", "Demo signing key")])
         cls.client_keys[key.kid] = load_public_key(key.public_key_pem)
         for source in cls.env["spp.dci.data.source"].search([("dci_demo_role", "!=", False)]):
+            peer = source.dci_demo_role.split("/")[0] if "/" in source.dci_demo_role else "spec"
             source.write({"base_url": cls.server.url(source.dci_demo_role),
                           "our_callback_uri": cls.base_url() + "/dci/callback",
-                          "registry_public_key": cls.sim.public_key_pem, "registry_jwks_url": False})
+                          "registry_public_key": cls.sim.public_key_pem_for(peer), "registry_jwks_url": False})
         cls.requests = {case: cls.env.ref(f"spp_dci_demo.enrollment_{case}") for case in CASES}
 
     def setUp(self):

@@ -32,6 +32,12 @@ REQUIRED_GROUP = {
     ("spp.dci.data.source", "get_by_registry_type"): INTERNAL,
     ("spp.dci.data.source", "test_connection"): ADMIN,
     ("spp.dci.data.source", "clear_oauth2_token_cache"): ADMIN,
+    ("spp.dci.data.source", "action_generate_callback_token"): ADMIN,
+    ("spp.dci.data.source", "action_revoke_callback_token"): ADMIN,
+    ("spp.dci.bulk.run", "action_cancel"): ADMIN,
+    ("spp.dci.bulk.run", "action_resume"): ADMIN,
+    ("spp.dci.bulk.run", "action_view_items"): USER,
+    ("spp.dci.demo.bulk.verify", "action_start"): USER,
     ("spp.dci.signing.key", "action_generate"): ADMIN,
     ("spp.dci.signing.key", "action_activate"): ADMIN,
     ("spp.dci.signing.key", "action_revoke"): ADMIN,
@@ -63,7 +69,7 @@ def public_methods(env):
                 continue
             for attribute, value in vars(cls).items():
                 if callable(value) and not attribute.startswith("_") and not hasattr(BaseModel, attribute) \
-                        and not inspect.isclass(value):
+                        and not inspect.isclass(value) and not getattr(value, "_api_private", False):
                     found.add((name, attribute))
     return found
 
@@ -280,14 +286,20 @@ class TestSecurityAdmin(DemoCase):
             "spp.dci.crvs.event": [],
             "spp.dci.crvs.subscription": [],
             "spp.dci.demo.enrollment": self.requests["santos"].ids,
+            # started by another user: only a DCI administrator may cancel or resume it
+            "spp.dci.bulk.run": self.env["spp.dci.bulk.run"].create({
+                "name": "Someone else's run", "kind": "search", "data_source_id": self.crvs.id}).ids,
         }
         model_args = {"get_by_code": ["crvs_main"], "get_by_registry_type": ["ns:org:RegistryType:Civil"]}
         users = [self.employee, self.officer, self.approver, self.dci_admin]
         calls = refused = leaks = 0
         for (model, method), group in REQUIRED_GROUP.items():
             model_method = getattr(type(self.env[model]), method)
-            args = model_args.get(method, []) if getattr(model_method, "_api_model", False) else [records[model]]
             for user in users:
+                if model == "spp.dci.demo.bulk.verify":  # a wizard is its creator's own record
+                    wizards = self.env[model].with_user(user) if user.has_group(group) else self.env[model]
+                    records[model] = wizards.create({"request_ids": self.requests["santos"].ids}).ids
+                args = model_args.get(method, []) if getattr(model_method, "_api_model", False) else [records[model]]
                 allowed = user.has_group(group)
                 with self.subTest(model=model, method=method, user=user.login):
                     error = self.rpc(user, model, method, args)
