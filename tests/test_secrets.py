@@ -96,7 +96,7 @@ def test_reprs_hold_no_secret():
 
 
 def simulator_kid_in_new_process():
-    code = ("import odoo.addons, sys; odoo.addons.__path__.extend(sys.argv[1:]); "
+    code = ("import odoo.addons, sys; [odoo.addons.__path__.append(path) for path in sys.argv[1:]]; "
             "from odoo.addons.spp_dci_client.simulator import SimulatedRegistry; "
             "from odoo.addons.spp_dci_client.services.signing import public_jwk; "
             "print(public_jwk(SimulatedRegistry().signer.private_key.public_key())['kid'])")

@@ -26,19 +26,23 @@ fi
 
 # pytest-odoo reads the database and paths from an Odoo configuration file; a
 # developer reuses it for one test: ODOO_RC=.local/odoo-test.conf .venv/bin/pytest -k NAME
-cat > "$LOCAL/odoo-test.conf" <<CONF
-[options]
-addons_path = $ODOO_SRC/addons,$REPO
-data_dir = $LOCAL/data
-db_host = ${PGHOST:-$PG_DIR}
-db_port = ${PGPORT:-False}
-db_user = ${PGUSER:-odoo}
-db_password = ${PGPASSWORD:-False}
-db_name = $DB
-http_interface = 127.0.0.1
-workers = 0
-max_cron_threads = 0
-CONF
+# The test server runs no queue_job runner (root:0): jobs run where a test says,
+# through queue_job's test helpers or the separate odoo-bin a test starts.
+{
+    echo "[options]"
+    echo "addons_path = $ODOO_SRC/addons,$REPO"
+    echo "data_dir = $LOCAL/data"
+    echo "db_host = ${PGHOST:-$PG_DIR}"
+    [ -n "${PGPORT:-}" ] && echo "db_port = $PGPORT"
+    echo "db_user = ${PGUSER:-odoo}"
+    [ -n "${PGPASSWORD:-}" ] && echo "db_password = $PGPASSWORD"
+    echo "db_name = $DB"
+    echo "http_interface = 127.0.0.1"
+    echo "workers = 0"
+    echo "max_cron_threads = 0"
+    echo "[queue_job]"
+    echo "channels = root:0"
+} > "$LOCAL/odoo-test.conf"
 
 log "tests: every addon's and tests/ under pytest"
 eval "extra_args=(${PYTEST_ARGS:-})"  # shell words, so that -k "a or b" stays one argument

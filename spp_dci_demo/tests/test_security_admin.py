@@ -36,7 +36,7 @@ REQUIRED_GROUP = {
     ("spp.dci.data.source", "action_revoke_callback_token"): ADMIN,
     ("spp.dci.bulk.run", "action_cancel"): ADMIN,
     ("spp.dci.bulk.run", "action_resume"): ADMIN,
-    ("spp.dci.bulk.run", "action_view_items"): USER,
+    ("spp.dci.bulk.run", "action_view_items"): ADMIN,
     ("spp.dci.demo.bulk.verify", "action_start"): USER,
     ("spp.dci.signing.key", "action_generate"): ADMIN,
     ("spp.dci.signing.key", "action_activate"): ADMIN,
