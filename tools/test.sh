@@ -49,10 +49,13 @@ eval "extra_args=(${PYTEST_ARGS:-})"  # shell words, so that -k "a or b" stays o
 read -ra addon_dirs < <(echo "$ADDONS" | tr ',' ' ' | sed "s|\([^ ]*\)|$REPO/\1|g")
 set +e
 ODOO_RC="$LOCAL/odoo-test.conf" "$VENV/bin/python" -m pytest -p no:cacheprovider --odoo-http \
-    --junitxml="$LOCAL/junit.xml" "${extra_args[@]}" "${addon_dirs[@]}" "$REPO/tests" 2>&1 \
+    --junitxml="$LOCAL/junit.xml" -o junit_logging=system-out "${extra_args[@]}" "${addon_dirs[@]}" "$REPO/tests" 2>&1 \
     | tee "$LOCAL/test-suite.log"
 pytest_rc=${PIPESTATUS[0]}
 set -e
+
+# The figure lines some tests print (FAULTS, ACCESS), kept by pytest in the JUnit report.
+grep -ohE '^(FAULTS|ACCESS) [^<&]*' "$LOCAL/junit.xml" 2>/dev/null || true
 
 # pytest's last line: "N passed, M failed, K errors, J subtests failed ... in Xs"
 count_word() { tail -1 "$LOCAL/test-suite.log" | awk -v word="$1" '{for (i = 1; i < NF; i++) if ($(i + 1) ~ "^" word) n += $i} END {print n + 0}'; }
