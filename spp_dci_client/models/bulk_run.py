@@ -165,3 +165,23 @@ class DciBulkRun(models.Model):
             state, code = bulk.item_outcome(item)
             results.append((state, item if state == "done" else None, code))
         return results
+
+    def _partner_outcomes(self, partner_ids, fetch):
+        """_bulk_process's outcomes for runs over partners.
+
+        ``fetch(partners)`` returns {partner id: result} for the partners that
+        have identifiers; a deleted partner or one without identifiers fails
+        with its reason.
+        """
+        partners = self.env["res.partner"].browse(partner_ids).exists()
+        checkable = partners.filtered(lambda partner: partner._get_dci_identifiers())
+        results = fetch(checkable) if checkable else {}
+        outcomes = []
+        for partner_id in partner_ids:
+            if partner_id not in partners.ids:
+                outcomes.append(("failed", None, "partner_deleted"))
+            elif partner_id not in results:
+                outcomes.append(("failed", None, "no_identifier"))
+            else:
+                outcomes.append(("done", results[partner_id], None))
+        return outcomes

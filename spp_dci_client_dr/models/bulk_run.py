@@ -11,20 +11,11 @@ class DciBulkRun(models.Model):
     def _bulk_process(self, client, payloads):
         if self.kind != "dr_sync":
             return super()._bulk_process(client, payloads)
-        partners = self.env["res.partner"].browse(payloads).exists()
-        checkable = partners.filtered(lambda partner: partner._get_dci_identifiers())
-        results = {}
-        if checkable:
+
+        def fetch(partners):
             service = DRService(self.env, self.data_source_id.sudo().code)
             service.close()
             service.client = client  # the job's client: retries are the job engine's
-            results = service._fetch(checkable)
-        outcomes = []
-        for partner_id in payloads:
-            if partner_id not in partners.ids:
-                outcomes.append(("failed", None, "partner_deleted"))
-            elif partner_id not in results:
-                outcomes.append(("failed", None, "no_identifier"))
-            else:
-                outcomes.append(("done", results[partner_id], None))
-        return outcomes
+            return service._fetch(partners)
+
+        return self._partner_outcomes(payloads, fetch)

@@ -12,22 +12,13 @@ class DciBulkRun(models.Model):
     def _bulk_process(self, client, payloads):
         if self.kind != "ibr_duplication":
             return super()._bulk_process(client, payloads)
-        partners = self.env["res.partner"].browse(payloads).exists()
-        checkable = partners.filtered(lambda partner: partner._get_dci_identifiers())
-        results = {}
-        if checkable:
+
+        def fetch(partners):
             service = IBRService(self.data_source_id, self.env)
             service.close()
             service.client = client  # the job's client: retries are the job engine's
-            results = service.check_duplications(checkable, (self.options or {}).get("exclude_programs"))
-        outcomes = []
-        for partner_id in payloads:
-            if partner_id not in partners.ids:
-                outcomes.append(("failed", None, "partner_deleted"))
-            elif partner_id not in results:
-                outcomes.append(("failed", None, "no_identifier"))
-            else:
-                result = dict(results[partner_id])
-                result.pop("raw_response")
-                outcomes.append(("done", result, None))
-        return outcomes
+            results = service.check_duplications(partners, (self.options or {}).get("exclude_programs"))
+            return {partner_id: {key: value for key, value in result.items() if key != "raw_response"}
+                    for partner_id, result in results.items()}
+
+        return self._partner_outcomes(payloads, fetch)
