@@ -66,10 +66,11 @@ def make_source(code, **values):
         "name": code, "code": code, "registry_type": C.REGISTRY_CIVIL, "base_url": f"{URL}/crvs",
         "auth_type": "oauth2", "oauth2_client_id": CLIENT_ID, "oauth2_client_secret": CLIENT_SECRET,
         "our_sender_id": "openspp.bench", "receiver_id": "crvs.simulator", "signing_key_id": KEY.id,
-        "registry_jwks_url": f"{URL}/crvs{C.PATH_JWKS}",
         "signature_policy": "require", "timeout": 10, "max_batch_size": 100,
     }
     data.update(values)
+    # each simulator process signs with a key of its own: read it where the source points
+    data["registry_jwks_url"] = f"{data['base_url']}{C.PATH_JWKS}"
     source = env["spp.dci.data.source"].create(data)  # noqa: F821
     env.cr.commit()  # noqa: F821
     return source
@@ -191,7 +192,8 @@ def profile_summary(client, n=500):
 def start_simulator(*arguments):
     port = free_port()
     process = subprocess.Popen([sys.executable, str(TOOLS / "dci_simulator.py"), "--port", str(port),  # noqa: S603
-                                *arguments], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                "--client-key", os.environ["BENCH_CLIENT_KEY_FILE"], *arguments],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(1200):
         try:
