@@ -28,13 +28,7 @@ from .errors import (
 )
 from .signing import get_profile
 from .transport import Transport
-from .verification import (  # noqa: F401  pylint: disable=unused-import
-    POLICY_IF_PRESENT,
-    POLICY_OFF,
-    POLICY_REQUIRE,
-    SIGNATURE_POLICIES,
-    check_registry_signature,
-)
+from .verification import check_registry_signature
 
 _logger = logging.getLogger(__name__)
 
