@@ -1,4 +1,6 @@
-"""Subscribe filters and the pagination helpers, as plain functions."""
+"""Subscribe filters, the pagination helpers and predicate checks, as plain functions."""
+
+import copy
 
 import pytest
 
@@ -52,3 +54,16 @@ def test_merge_page_stops_at_the_limit_and_on_empty_pages():
 def test_record_limit_is_checked(limit):
     with pytest.raises(DCIConfigurationError):
         E.check_record_limit(limit)
+
+
+def test_check_predicate_does_not_change_its_input():
+    predicate = [{"expression1": {"attribute_name": "sex", "operator": "eq", "attribute_value": "female"}},
+                 {"seq_num": 7, "expression1": {"attribute_name": "birth_date", "operator": "ge",
+                                                "attribute_value": "2020-01-01"}}]
+    given = copy.deepcopy(predicate)
+    checked = E.check_predicate(predicate)
+    assert predicate == given
+    assert [item["seq_num"] for item in checked] == [1, 7]
+    item = E.search_item(C.QUERY_PREDICATE, predicate, reg_type=C.REGISTRY_CIVIL)
+    assert predicate == given
+    assert item["search_criteria"]["query"][0]["seq_num"] == 1

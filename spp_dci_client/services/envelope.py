@@ -169,19 +169,24 @@ def idtype_value_query(identifier_type, identifier_value):
 
 
 def check_predicate(predicate):
-    """A predicate query: a list of {seq_num, expression1, condition?, expression2?}."""
+    """A checked copy of a predicate query: a list of {seq_num, expression1, condition?, expression2?}.
+
+    Items without a seq_num get their position; the caller's list is left as it was.
+    """
     if not isinstance(predicate, list) or not predicate:
         raise _invalid("predicate", "a non-empty list of predicate items is required")
-    for position, item in enumerate(predicate, start=1):
-        if not isinstance(item, dict) or "expression1" not in item:
+    checked = []
+    for position, given in enumerate(predicate, start=1):
+        if not isinstance(given, dict) or "expression1" not in given:
             raise _invalid("predicate", f"item {position} needs an expression1")
-        item.setdefault("seq_num", position)
+        item = dict(given, seq_num=given.get("seq_num", position))
+        checked.append(item)
         for key in ("expression1", "expression2"):
             if key in item:
                 _check_predicate_expression(item[key], f"predicate item {position} {key}")
         if "condition" in item and item["condition"] not in C.PREDICATE_CONDITIONS:
             raise _invalid("predicate", f"item {position} condition must be one of {C.PREDICATE_CONDITIONS}")
-    return predicate
+    return checked
 
 
 def _check_predicate_expression(expression, argument):
@@ -205,7 +210,7 @@ def search_item(query_type, query, *, reg_type, record_type=None, event_type=Non
     if query_type not in C.QUERY_TYPES:
         raise _invalid("query_type", f"one of {C.QUERY_TYPES} is required")
     if query_type == C.QUERY_PREDICATE:
-        check_predicate(query)
+        query = check_predicate(query)
     elif not isinstance(query, dict) or not query:
         raise _invalid("query", "a non-empty object is required")
     elif query_type == C.QUERY_IDTYPE_VALUE:
