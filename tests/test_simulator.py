@@ -11,6 +11,7 @@ from werkzeug.wrappers import Request, Response
 
 from odoo.addons.spp_dci_client.services import constants as C
 from odoo.addons.spp_dci_client.services import envelope as E
+from odoo.addons.spp_dci_client.services.constants import POLICY_IF_PRESENT, POLICY_REQUIRE
 from odoo.addons.spp_dci_client.services.errors import DCISignatureError
 from odoo.addons.spp_dci_client.services.signing import (
     Signer,
@@ -19,11 +20,7 @@ from odoo.addons.spp_dci_client.services.signing import (
     public_jwk,
     public_key_to_pem,
 )
-from odoo.addons.spp_dci_client.services.verification import (
-    POLICY_IF_PRESENT,
-    POLICY_REQUIRE,
-    check_registry_signature,
-)
+from odoo.addons.spp_dci_client.services.verification import check_registry_signature
 from odoo.addons.spp_dci_client.simulator import Population, SimulatedRegistry, SimulatorServer
 from odoo.addons.spp_dci_client.simulator.registry import PEER_OPENG2P, PEER_OPENSPP, PEER_PROFILES, PEER_SPEC
 from odoo.addons.spp_dci_client.simulator.server import KeyFiles

@@ -111,5 +111,5 @@ class DciCallbackController(http.Controller):
                 or not isinstance(envelope.get("message"), dict):
             raise DCICallbackRefused("The body is not a DCI message.", C.ERR_REQUEST_BAD, 400)
         if envelope["header"].get("action") not in CALLBACK_ACTIONS:
-            raise DCICallbackRefused("This action is not a callback.", "rjct.action.not_supported")
+            raise DCICallbackRefused("This action is not a callback.", C.RJCT_ACTION_NOT_SUPPORTED)
         return envelope

@@ -13,8 +13,12 @@ from ..services.oauth import Token, request_token
 
 _logger = logging.getLogger(__name__)
 
-RENEW_MARGIN = 30
+RENEW_MARGIN = 30  # seconds before expiry a token is renewed, so none expires in flight
+# The first key of the token's advisory lock (the data source id is the second): any constant no other
+# lock of the database uses; 0x5D0C1 reads "SDCI".
 LOCK_NAMESPACE = 0x5D0C1
+# The lock is awaited a little longer than the token request holding it may take (its timeout).
+LOCK_WAIT_BEYOND_TIMEOUT_MS = 5000
 _memory = {}
 _memory_lock = threading.Lock()
 _fetch_locks = {}
@@ -98,7 +102,7 @@ class TokenProvider:
         includes what the previous holder committed.
         """
         config = self.config
-        lock_timeout = f"{int(transport.timeout * 1000) + 5000}ms"
+        lock_timeout = f"{int(transport.timeout * 1000) + LOCK_WAIT_BEYOND_TIMEOUT_MS}ms"
         with self.registry.cursor() as lock_cr:
             lock_cr.execute("SET LOCAL lock_timeout = %s", (lock_timeout,))
             try:

@@ -2,11 +2,9 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from ..services import secrets
+from ..services.constants import ALGORITHM_ED25519, ALGORITHMS, PROFILE_OPENSPP
 from ..services.errors import DCIConfigurationError
 from ..services.signing import (
-    ALGORITHM_ED25519,
-    ALGORITHMS,
-    PROFILE_OPENSPP,
     OpenSPPProfile,
     Signer,
     generate_private_key,

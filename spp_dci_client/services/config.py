@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from . import constants as C
 from .signing import Signer
 from .transport import RetryPolicy
 
@@ -40,16 +41,8 @@ class ClientConfig:
     max_batch_size: int
     max_response_bytes: int
     retry: RetryPolicy
-
-    @property
-    def async_search_endpoint(self):
-        """The async search path beside the sync one (/registry/sync/search -> /registry/search)."""
-        return self.search_endpoint.replace("/sync/", "/", 1)
-
-    @property
-    def sync_txn_status_endpoint(self):
-        return self.search_endpoint.rsplit("/search", 1)[0] + "/txn/status"
-
-    @property
-    def unsubscribe_endpoint(self):
-        return self.subscribe_endpoint.replace("/subscribe", "/unsubscribe")
+    # The spec's paths of the other requests, under the base URL: the data
+    # source names only the search and subscribe paths.
+    async_search_endpoint: str = C.PATH_SEARCH
+    sync_txn_status_endpoint: str = C.PATH_SYNC_TXN_STATUS
+    unsubscribe_endpoint: str = C.PATH_UNSUBSCRIBE

@@ -16,6 +16,44 @@ REGISTRY_TYPES = [
     (REGISTRY_FR, "Farmer registry"),
 ]
 
+# The data source's and the signing key's choices (selection lists), with their values.
+DATA_SOURCE_STATES = [("draft", "Not tested"), ("active", "Connected"), ("error", "Error")]
+AUTH_NONE = "none"
+AUTH_BEARER = "bearer"
+AUTH_OAUTH2 = "oauth2"
+AUTH_TYPES = [(AUTH_NONE, "None"), (AUTH_BEARER, "Bearer token"), (AUTH_OAUTH2, "OAuth 2.0")]
+STYLE_POST = "client_secret_post"
+STYLE_BASIC = "client_secret_basic"
+STYLE_QUERY = "query"  # credentials in the URL's query string, as OpenCRVS requires
+TOKEN_STYLES = [
+    (STYLE_POST, "Credentials in the form body (client_secret_post)"),
+    (STYLE_BASIC, "HTTP Basic authentication (client_secret_basic)"),
+]
+CREDENTIAL_LOCATIONS = [("body", "Request body (RFC 6749)"), ("query", "Query string (OpenCRVS)")]
+ALGORITHM_ED25519 = "ed25519"
+ALGORITHM_RSA = "rsa"
+ALGORITHMS = [
+    (ALGORITHM_ED25519, "Ed25519"),
+    (ALGORITHM_RSA, "RSA, PKCS#1 v1.5 with SHA-256"),
+]
+PROFILE_CAVAGE = "dci_cavage"
+PROFILE_OPENSPP = "openspp"
+PROFILE_OPENG2P = "openg2p"
+SIGNATURE_PROFILES = [
+    (PROFILE_CAVAGE, "DCI specification: signature string in the body"),
+    (PROFILE_OPENSPP, "OpenSPP registry: signature string over OpenSPP's header"),
+    (PROFILE_OPENG2P, "OpenG2P registry: detached JWS in the Signature HTTP header"),
+]
+POLICY_REQUIRE = "require"
+POLICY_IF_PRESENT = "if_present"
+POLICY_OFF = "off"
+SIGNATURE_POLICIES = [
+    (POLICY_REQUIRE, "Required: unsigned responses are refused"),
+    (POLICY_IF_PRESENT, "Verified when present"),
+    (POLICY_OFF, "Not verified"),
+]
+RECORD_FORMATS = [("spdci", "SPDCI specification"), ("opencrvs", "OpenCRVS")]
+
 # Identifier types of the CRVS spec; local types are mapped onto these.
 IDENTIFIER_TYPES = [
     ("UIN", "Unique identification number (UIN)"),
@@ -71,13 +109,16 @@ ERR_NOT_FOUND = "err.request.not_found"
 ERR_TIMEOUT = "err.request.timeout"
 ERR_TOO_MANY_REQUESTS = "err.request.too_many_requests"
 ERR_SENDER_ID_INVALID = "err.sender_id.invalid"
-ERR_SIGNATURE_MISSING = "err.signature.missing"
-ERR_SIGNATURE_INVALID = "err.signature.invalid"
+ERR_RECEIVER_ID_INVALID = "err.receiver_id.invalid"
+ERR_SIGNATURE_PREFIX = "err.signature."
+ERR_SIGNATURE_MISSING = ERR_SIGNATURE_PREFIX + "missing"
+ERR_SIGNATURE_INVALID = ERR_SIGNATURE_PREFIX + "invalid"
 ERR_SERVICE_UNAVAILABLE = "err.service.unavailable"
 ERR_VERSION_NOT_SUPPORTED = "err.version.not_supported"
 RJCT_REFERENCE_ID_INVALID = "rjct.reference_id.invalid"
 RJCT_MESSAGE_ID_DUPLICATE = "rjct.message_id.duplicate"
 RJCT_SEARCH_CRITERIA_INVALID = "rjct.search_criteria.invalid"
+RJCT_ACTION_NOT_SUPPORTED = "rjct.action.not_supported"
 
 # Locale is ISO 639-3 (spec pattern ^[a-z]{3}$).
 DEFAULT_LOCALE = "eng"

@@ -13,6 +13,7 @@ into a flood of fetches).
 import threading
 import time
 
+from . import constants as C
 from .errors import DCIConfigurationError, DCIError, DCISignatureError, _lt
 from .signing import load_public_key, public_jwk, public_key_from_jwk
 from .transport import NO_RETRY, Transport
@@ -26,7 +27,7 @@ _jwks_lock = threading.Lock()
 
 def _unknown_kid(kid):
     return DCISignatureError(_lt("The message was signed with an unknown key (kid %s).", kid),
-                             code="err.signature.invalid")
+                             code=C.ERR_SIGNATURE_INVALID)
 
 
 def kid_aliases(kid):
@@ -82,7 +83,7 @@ class JWKSKeys:
                 document = transport.get_json(self.url)
         except DCIError as error:
             raise DCISignatureError(_lt("The registry's JWKS could not be fetched to check a signature."),
-                                    code="err.signature.invalid") from error
+                                    code=C.ERR_SIGNATURE_INVALID) from error
         keys = {}
         for jwk in document.get("keys", []) if isinstance(document, dict) else []:
             if not isinstance(jwk, dict):
@@ -105,5 +106,5 @@ class NoKeys:
     def resolve(self, kid):
         raise DCISignatureError(
             _lt("No registry key is configured to check the signature (kid %s).", kid),
-            code="err.signature.invalid",
+            code=C.ERR_SIGNATURE_INVALID,
         )

@@ -10,16 +10,10 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
+from .constants import STYLE_BASIC, STYLE_POST, STYLE_QUERY
 from .errors import DCIAuthenticationError, DCIProtocolError, DCIRejectedError, _lt
 from .transport import NO_RETRY
 
-STYLE_POST = "client_secret_post"
-STYLE_BASIC = "client_secret_basic"
-STYLE_QUERY = "query"  # credentials in the URL's query string, as OpenCRVS requires
-STYLES = [
-    (STYLE_POST, "Credentials in the form body (client_secret_post)"),
-    (STYLE_BASIC, "HTTP Basic authentication (client_secret_basic)"),
-]
 DEFAULT_LIFETIME = 300
 MAX_LIFETIME = 3600
 

@@ -33,22 +33,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
+from . import constants as C
+from .constants import ALGORITHM_ED25519, ALGORITHM_RSA, PROFILE_CAVAGE, PROFILE_OPENG2P, PROFILE_OPENSPP
 from .errors import DCIConfigurationError, DCISignatureError, _lt
-
-ALGORITHM_ED25519 = "ed25519"
-ALGORITHM_RSA = "rsa"
-ALGORITHMS = [
-    (ALGORITHM_ED25519, "Ed25519"),
-    (ALGORITHM_RSA, "RSA, PKCS#1 v1.5 with SHA-256"),
-]
-PROFILE_CAVAGE = "dci_cavage"
-PROFILE_OPENSPP = "openspp"
-PROFILE_OPENG2P = "openg2p"
-PROFILES = [
-    (PROFILE_CAVAGE, "DCI specification: signature string in the body"),
-    (PROFILE_OPENSPP, "OpenSPP registry: signature string over OpenSPP's header"),
-    (PROFILE_OPENG2P, "OpenG2P registry: detached JWS in the Signature HTTP header"),
-]
 
 SIGNATURE_LIFETIME = 300
 CLOCK_SKEW = 60
@@ -184,7 +171,7 @@ def _verify_bytes(public_key, signature, data):
             public_key.verify(signature, data)
     except InvalidSignature as error:
         raise DCISignatureError(
-            _lt("The message signature does not match its content."), code="err.signature.invalid"
+            _lt("The message signature does not match its content."), code=C.ERR_SIGNATURE_INVALID
         ) from error
 
 
@@ -222,25 +209,25 @@ class VerifiedSignature:
 
 
 def _malformed():
-    return DCISignatureError(_lt("The message signature is malformed."), code="err.signature.invalid")
+    return DCISignatureError(_lt("The message signature is malformed."), code=C.ERR_SIGNATURE_INVALID)
 
 
 def _check_validity(created, expires, now):
     if expires <= created:
-        raise DCISignatureError(_lt("The signature's validity period is empty."), code="err.signature.invalid")
+        raise DCISignatureError(_lt("The signature's validity period is empty."), code=C.ERR_SIGNATURE_INVALID)
     if expires - created > MAX_SIGNATURE_LIFETIME:
         raise DCISignatureError(_lt("The signature claims a validity period longer than %s seconds.",
-                                    MAX_SIGNATURE_LIFETIME), code="err.signature.invalid")
+                                    MAX_SIGNATURE_LIFETIME), code=C.ERR_SIGNATURE_INVALID)
     if created > now + CLOCK_SKEW:
-        raise DCISignatureError(_lt("The signature was created in the future."), code="err.signature.invalid")
+        raise DCISignatureError(_lt("The signature was created in the future."), code=C.ERR_SIGNATURE_INVALID)
     if expires < now - CLOCK_SKEW:
-        raise DCISignatureError(_lt("The signature has expired."), code="err.signature.invalid")
+        raise DCISignatureError(_lt("The signature has expired."), code=C.ERR_SIGNATURE_INVALID)
 
 
 def _wrong_algorithm(algorithm, kid):
     return DCISignatureError(
         _lt("The signature algorithm %(algorithm)s does not match the key %(kid)s.", algorithm=algorithm, kid=kid),
-        code="err.signature.invalid",
+        code=C.ERR_SIGNATURE_INVALID,
     )
 
 
@@ -266,7 +253,7 @@ def _body_signature(envelope):
 
 
 def _missing():
-    return DCISignatureError(_lt("The message is not signed."), code="err.signature.missing")
+    return DCISignatureError(_lt("The message is not signed."), code=C.ERR_SIGNATURE_MISSING)
 
 
 _REQUIRED = object()
@@ -322,7 +309,7 @@ def openspp_header(header, is_response=False):
             dumped[name] = header[name]
         elif default is _REQUIRED:
             raise DCISignatureError(_lt("The message header lacks %s, which OpenSPP requires.", name),
-                                    code="err.signature.invalid")
+                                    code=C.ERR_SIGNATURE_INVALID)
         else:
             dumped[name] = default
     dumped["message_ts"] = pydantic_datetime(dumped["message_ts"])
@@ -405,7 +392,7 @@ class CavageProfile:
         if http_signature:
             raise DCISignatureError(
                 _lt("The message carries a Signature HTTP header, but this data source expects the "
-                    "signature in the body (profile %s).", self.name), code="err.signature.invalid")
+                    "signature in the body (profile %s).", self.name), code=C.ERR_SIGNATURE_INVALID)
         signature = _body_signature(envelope)
         if signature is None:
             raise _missing()
@@ -484,7 +471,7 @@ class OpenG2PProfile:
         if _body_signature(envelope) is not None:
             raise DCISignatureError(
                 _lt("The message carries a signature in its body, but this data source expects a JWS in "
-                    "the Signature HTTP header (profile %s).", self.name), code="err.signature.invalid")
+                    "the Signature HTTP header (profile %s).", self.name), code=C.ERR_SIGNATURE_INVALID)
         if not http_signature:
             raise _missing()
         try:
@@ -501,7 +488,7 @@ class OpenG2PProfile:
             raise _malformed()
         if alg not in self.jws_algorithms.values() or alg not in self.allowed_algorithms:
             raise DCISignatureError(_lt("The JWS algorithm %s is not accepted.", str(alg)[:20]),
-                                    code="err.signature.invalid")
+                                    code=C.ERR_SIGNATURE_INVALID)
         public_key = resolve_key(kid)
         if self.jws_algorithms[key_algorithm(public_key)] != alg:
             raise _wrong_algorithm(alg, kid)

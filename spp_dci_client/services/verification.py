@@ -8,17 +8,10 @@ Callbacks do not follow the policy: they must be signed or carry our callback
 token (spp.dci.data.source _authenticate_callback).
 """
 
+from . import constants as C
+from .constants import POLICY_IF_PRESENT, POLICY_OFF
 from .errors import DCISignatureError, _lt
 from .freshness import verify_signature
-
-POLICY_REQUIRE = "require"
-POLICY_IF_PRESENT = "if_present"
-POLICY_OFF = "off"
-SIGNATURE_POLICIES = [
-    (POLICY_REQUIRE, "Required: unsigned responses are refused"),
-    (POLICY_IF_PRESENT, "Verified when present"),
-    (POLICY_OFF, "Not verified"),
-]
 
 
 def check_registry_signature(policy, profile, envelope, http_signature, resolve_key, *, now=None):
@@ -32,5 +25,5 @@ def check_registry_signature(policy, profile, envelope, http_signature, resolve_
     if not signed:
         if policy == POLICY_IF_PRESENT:
             return None
-        raise DCISignatureError(_lt("The registry's message is not signed."), code="err.signature.missing")
+        raise DCISignatureError(_lt("The registry's message is not signed."), code=C.ERR_SIGNATURE_MISSING)
     return verify_signature(profile, envelope, resolve_key, http_signature=http_signature, now=now)
