@@ -22,6 +22,9 @@
         "views/menus.xml",
     ],
     "assets": {
-        "web.assets_backend": ["spp_dci_client/static/src/bulk_progress/*.js"],
+        "web.assets_backend": [
+            "spp_dci_client/static/src/bulk_progress/*.js",
+            "spp_dci_client/static/src/test_connection/*.scss",
+        ],
     },
 }

@@ -43,7 +43,7 @@ def mock_admin(base_url, method, path):
         return json.loads(response.read() or b"null")
 
 
-def request_kinds(client, role):
+def request_kinds(client, role, data_source):
     kinds = [
         ("search by id", lambda: client.search_by_id("BRN", "BR-Ñoño-0001")),
         ("search by predicate", lambda: client.search_by_predicate(
@@ -64,7 +64,8 @@ def request_kinds(client, role):
     if role != "dr":
         kinds.append(("txn status", lambda: client.txn_status("txn-0001")))
     if role == "ibr":
-        kinds.append(("enrolled", lambda: IBRService(client.data_source, client.env).is_enrolled("UIN", "U-1")))
+        kinds.append(("enrolled", lambda: IBRService(data_source, data_source.env, client=client).is_enrolled(
+            "UIN", "U-1")))
     return kinds
 
 
@@ -90,7 +91,7 @@ def run(env, role, base_url):
     mock_admin(base_url, "DELETE", "/admin/requests")
     outcomes = []
     with DCIClient(data_source, env) as client:
-        for kind, call in request_kinds(client, role):
+        for kind, call in request_kinds(client, role, data_source):
             before = mock_admin(base_url, "GET", "/admin/requests")["count"]
             try:
                 call()

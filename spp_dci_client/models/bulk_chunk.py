@@ -9,7 +9,6 @@ from odoo.tools import SQL
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..services import bulk
-from ..services.client import DCIClient
 from ..services.errors import DCIError
 from ..services.transport import NO_RETRY
 
@@ -77,7 +76,7 @@ class DciBulkChunk(models.Model):
             [("chunk_id", "=", self.id), ("state", "=", "pending")], ["payload"], order="sequence")
         size = run.data_source_id.sudo().max_batch_size
         sent = 0
-        with DCIClient(run.data_source_id, self.env, retry=NO_RETRY) as client:
+        with run.data_source_id._dci_client(retry=NO_RETRY) as client:
             for start in range(0, len(pending), size):
                 if not self._send_envelope(client, pending[start:start + size]):
                     return f"run cancelled after {sent} items"

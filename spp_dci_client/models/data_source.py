@@ -1,6 +1,6 @@
 import logging
 import re
-import time
+from functools import partial
 from urllib.parse import urlsplit
 
 from odoo import api, fields, models
@@ -11,12 +11,31 @@ from ..services import envelope as E
 from ..services import secrets
 from ..services.client import DEFAULT_RECORD_TYPE, DCIClient
 from ..services.config import ClientConfig, OAuth2Settings
-from ..services.errors import DCIConfigurationError, DCIError, DCIValidationError
+from ..services.errors import (
+    DCIAuthenticationError,
+    DCIConfigurationError,
+    DCIConnectionError,
+    DCIError,
+    DCIProtocolError,
+    DCITimeoutError,
+    DCIValidationError,
+)
 from ..services.keys import JWKSKeys, NoKeys, StaticKeys
-from ..services.oauth import STYLE_POST, STYLE_QUERY, STYLES
-from ..services.signing import PROFILE_CAVAGE, PROFILES
+from ..services.probe import (
+    OUTCOME_BEARER,
+    OUTCOME_ISSUED,
+    OUTCOME_NO_AUTH,
+    OUTCOME_NOT_CHECKED,
+    OUTCOME_STORED,
+    OUTCOME_UNSIGNED,
+    OUTCOME_VALID,
+    STEP_ANSWER,
+    STEP_ENVELOPE,
+    STEP_SEARCH,
+    STEP_SIGNATURE,
+    STEP_TOKEN,
+)
 from ..services.transport import NO_RETRY, RetryPolicy
-from ..services.verification import POLICY_OFF, POLICY_REQUIRE, SIGNATURE_POLICIES, check_registry_signature
 
 _logger = logging.getLogger(__name__)
 
@@ -24,9 +43,9 @@ CODE_PATTERN = re.compile(r"^[a-z0-9_]+$")
 ENDPOINT_PATTERN = re.compile(r"^/[A-Za-z0-9_./-]*$")
 URL_PATTERN = re.compile(r"^https?://[^\s/?#]+[^\s?#]*$")
 AUTH_REQUIRED_FIELDS = {
-    "none": (),
-    "bearer": ("bearer_token",),
-    "oauth2": ("oauth2_client_id", "oauth2_client_secret"),
+    C.AUTH_NONE: (),
+    C.AUTH_BEARER: ("bearer_token",),
+    C.AUTH_OAUTH2: ("oauth2_client_id", "oauth2_client_secret"),
 }
 SECRET_FIELDS = {"bearer_token": "bearer_token_stored", "oauth2_client_secret": "oauth2_client_secret_stored"}
 STORED_SECRET_FIELDS = set(SECRET_FIELDS.values())
@@ -34,8 +53,17 @@ CREDENTIAL_FIELDS = {"base_url", "auth_type", "oauth2_token_url", "oauth2_client
                      "oauth2_scope", "oauth2_token_style", "oauth2_credential_location", "auth_endpoint"}
 SECRET_DESTINATION_FIELDS = ("base_url", "oauth2_token_url", "auth_endpoint", "search_endpoint",
                              "subscribe_endpoint", "allow_plain_http")
-SECRET_OF_AUTH = {"bearer": "bearer_token", "oauth2": "oauth2_client_secret"}
+SECRET_OF_AUTH = {C.AUTH_BEARER: "bearer_token", C.AUTH_OAUTH2: "oauth2_client_secret"}
 ADMIN_GROUP = "spp_dci_client.group_dci_admin"
+# Retries of one call end within this many timeouts (at least MIN_RETRY_SECONDS): room for a slow
+# attempt and a quick second one, not for an unbounded wait.
+RETRY_TIMEOUTS = 2
+MIN_RETRY_SECONDS = 10
+# Test Connection: the settings behind a refused response signature, by reason code.
+PROBE_SIGNATURE_FIELDS = {
+    C.ERR_SIGNATURE_MISSING: ["signature_policy", "signature_profile"],
+    None: ["signature_profile", "registry_public_key", "registry_jwks_url", "registry_key_id"],
+}
 
 
 class DciDataSource(models.Model):
@@ -52,13 +80,11 @@ class DciDataSource(models.Model):
                            help="Base URL of the registry, without a trailing slash, "
                                 "e.g. https://crvs.example.gov/api/v1")
     active = fields.Boolean(default=True)
-    state = fields.Selection([("draft", "Not tested"), ("active", "Connected"), ("error", "Error")],
-                             default="draft", required=True, readonly=True, copy=False)
+    state = fields.Selection(C.DATA_SOURCE_STATES, default="draft", required=True, readonly=True, copy=False)
     last_test_date = fields.Datetime(readonly=True, copy=False)
     last_error = fields.Text(readonly=True, copy=False)
 
-    auth_type = fields.Selection([("none", "None"), ("bearer", "Bearer token"), ("oauth2", "OAuth 2.0")],
-                                 required=True, default="none")
+    auth_type = fields.Selection(C.AUTH_TYPES, required=True, default=C.AUTH_NONE)
     bearer_token = fields.Char(compute="_compute_secrets", readonly=False, groups=ADMIN_GROUP,
                                help="Write-only: the stored value is never shown.")
     bearer_token_stored = fields.Char(groups="base.group_system", copy=False)
@@ -69,9 +95,10 @@ class DciDataSource(models.Model):
                                        groups=ADMIN_GROUP, help="Write-only: the stored value is never shown.")
     oauth2_client_secret_stored = fields.Char(groups="base.group_system", copy=False)
     oauth2_scope = fields.Char(string="OAuth2 Scope")
-    oauth2_token_style = fields.Selection(STYLES, string="Token Request Style", required=True, default=STYLE_POST)
+    oauth2_token_style = fields.Selection(C.TOKEN_STYLES, string="Token Request Style", required=True,
+                                          default=C.STYLE_POST)
     oauth2_credential_location = fields.Selection(
-        [("body", "Request body (RFC 6749)"), ("query", "Query string (OpenCRVS)")],
+        C.CREDENTIAL_LOCATIONS,
         string="OAuth2 Credential Location", required=True, default="body",
         help="Query string: the client id and secret travel in the token URL, as OpenCRVS requires; "
              "URLs are often logged by proxies and servers, so use it only where the registry demands it.")
@@ -90,17 +117,16 @@ class DciDataSource(models.Model):
 
     signing_key_id = fields.Many2one("spp.dci.signing.key", ondelete="restrict",
                                      help="Our key for signing outgoing messages.")
-    signature_profile = fields.Selection(PROFILES, required=True, default=PROFILE_CAVAGE,
+    signature_profile = fields.Selection(C.SIGNATURE_PROFILES, required=True, default=C.PROFILE_CAVAGE,
                                          help="How messages are signed and verified, in both directions.")
-    signature_policy = fields.Selection(SIGNATURE_POLICIES, string="Response Signatures", required=True,
-                                        default=POLICY_REQUIRE)
+    signature_policy = fields.Selection(C.SIGNATURE_POLICIES, string="Response Signatures", required=True,
+                                        default=C.POLICY_REQUIRE)
     registry_public_key = fields.Text(string="Registry Public Key (PEM)")
     registry_jwks_url = fields.Char(string="Registry JWKS URL")
     registry_key_id = fields.Char(string="Registry Key ID",
                                   help="The kid the registry signs with, when it is not the RFC 7638 thumbprint of "
                                        "the public key above: an OpenSPP registry's <sender>|<key>|<alg> or key part.")
-    record_format = fields.Selection([("spdci", "SPDCI specification"), ("opencrvs", "OpenCRVS")],
-                                     required=True, default="spdci",
+    record_format = fields.Selection(C.RECORD_FORMATS, required=True, default="spdci",
                                      help="Shape of the registry's queries and person records.")
     notify_record_type = fields.Char(default=DEFAULT_RECORD_TYPE, required=True)
 
@@ -340,7 +366,7 @@ class DciDataSource(models.Model):
         (a token is a credential).
         """
         self.ensure_one()
-        if self.sudo().auth_type != "oauth2":
+        if self.sudo().auth_type != C.AUTH_OAUTH2:
             raise DCIValidationError(self.env._("Data source %s does not use OAuth2 authentication.",
                                                 self.sudo().code))
         if force_refresh:
@@ -351,7 +377,7 @@ class DciDataSource(models.Model):
     def get_access_token(self):
         """The credential requests to this registry carry: the OAuth2 token (cached), the bearer token, or None."""
         self.ensure_one()
-        with DCIClient(self, self.env) as client:
+        with self._dci_client() as client:
             return client._token()
 
     @api.private
@@ -367,8 +393,8 @@ class DciDataSource(models.Model):
             message = message["message"]
         if not isinstance(message, dict) or not action:
             raise DCIValidationError(self.env._("make_request needs a DCI message and its action."))
-        with DCIClient(self, self.env) as client:
-            return client.post_sync(self._check_endpoint(endpoint), E.check_token(action, "action"), message)
+        with self._dci_client() as client:
+            return client.post_sync(self._check_endpoint(endpoint), E.check_token(action, "action"), message)[0]
 
     @api.model
     def _check_endpoint(self, endpoint):
@@ -381,6 +407,26 @@ class DciDataSource(models.Model):
         """A valid OAuth2 access token (internal: never expose it over RPC)."""
         self.ensure_one()
         return self._get_token_provider(self._get_client_config()).get(transport, rejected=rejected)
+
+    def _dci_client(self, retry=None):
+        """The DCIClient of this data source, as services and jobs get it.
+
+        The hook an addon overrides to hand out a client of its own (a
+        subclass, other parts); ``retry`` replaces the data source's policy.
+        """
+        self.ensure_one()
+        return DCIClient.from_parts(**self._dci_client_parts(), retry=retry)
+
+    def _dci_client_parts(self):
+        """What a DCIClient is made of: settings, registry keys, token provider and message-log sink."""
+        self.ensure_one()
+        config = self._get_client_config()
+        return {
+            "config": config,
+            "keys": self._get_registry_key_resolver(config),
+            "tokens": self._get_token_provider(config) if config.oauth2 else None,
+            "message_log": partial(self.env["spp.dci.transaction"]._log_message, config, self.env.uid),
+        }
 
     def _get_token_provider(self, config):
         return self.env["spp.dci.oauth.token"].sudo()._token_provider(config)
@@ -396,9 +442,9 @@ class DciDataSource(models.Model):
                 fields=", ".join(missing),
             ))
         token_url = record.oauth2_token_url or record.base_url + record.auth_endpoint
-        if record.auth_type != "none":
+        if record.auth_type != C.AUTH_NONE:
             secrets.check_destination(record.base_url, record.allow_plain_http)
-        if record.auth_type == "oauth2":
+        if record.auth_type == C.AUTH_OAUTH2:
             secrets.check_destination(token_url, record.allow_plain_http)
         signer = record.signing_key_id._get_signer() if record.signing_key_id else None
         return ClientConfig(
@@ -412,14 +458,14 @@ class DciDataSource(models.Model):
             timeout=float(record.timeout),
             verify_ssl=record.verify_ssl,
             auth_type=record.auth_type,
-            bearer_token=secrets.decrypt(record.bearer_token_stored) if record.auth_type == "bearer" else None,
+            bearer_token=secrets.decrypt(record.bearer_token_stored) if record.auth_type == C.AUTH_BEARER else None,
             oauth2=OAuth2Settings(
                 token_url=token_url,
                 client_id=record.oauth2_client_id,
                 client_secret=secrets.decrypt(record.oauth2_client_secret_stored),
                 scope=record.oauth2_scope or None,
-                style=STYLE_QUERY if record.oauth2_credential_location == "query" else record.oauth2_token_style,
-            ) if record.auth_type == "oauth2" else None,
+                style=C.STYLE_QUERY if record.oauth2_credential_location == "query" else record.oauth2_token_style,
+            ) if record.auth_type == C.AUTH_OAUTH2 else None,
             signer=signer,
             signature_profile=record.signature_profile,
             signature_policy=record.signature_policy,
@@ -430,7 +476,8 @@ class DciDataSource(models.Model):
             subscribe_endpoint=record.subscribe_endpoint,
             max_batch_size=record.max_batch_size,
             max_response_bytes=record.max_response_kb * 1024,
-            retry=RetryPolicy(max_attempts=record.max_attempts, max_total_seconds=max(record.timeout * 2, 10)),
+            retry=RetryPolicy(max_attempts=record.max_attempts,
+                              max_total_seconds=max(record.timeout * RETRY_TIMEOUTS, MIN_RETRY_SECONDS)),
         )
 
     @api.model
@@ -442,83 +489,111 @@ class DciDataSource(models.Model):
         return NoKeys()
 
     def test_connection(self):
-        """Check authentication, a minimal DCI request, the envelope and its signature.
+        """Check authentication, a minimal DCI request, the envelope, its signature and the answer.
 
         Records the outcome in state, last_test_date and last_error, and returns
-        a notification listing each step; it never raises to the UI.
+        a notification listing each step (what happened, where, how long it
+        took) and, for a failure, the settings to look at; it never raises to
+        the UI.
         """
         self.ensure_one()
         self.check_access("write")
-        steps = []
-        failure = None
+        lines = []
         try:
-            failure = self._run_connection_steps(steps)
+            with self._dci_client(retry=NO_RETRY) as client:
+                steps = client.probe(origin=f"{self._name},{self.id}")
+            lines = [(step.ok, self._probe_line(step)) for step in steps]
         except DCIError as error:
-            failure = str(error)
+            lines.append((False, self.env._("Settings: %s", error)))
         except Exception:
             _logger.exception("DCI data source %s: Test Connection failed unexpectedly", self.code)
-            failure = self.env._("Unexpected error; the server log has the details.")
-        if failure:
-            steps.append((False, failure))
+            lines.append((False, self.env._("Unexpected error; the server log has the details.")))
+        failure = next((text for ok, text in lines if not ok), None)
         self.write({
             "state": "error" if failure else "active",
             "last_test_date": fields.Datetime.now(),
             "last_error": failure or False,
         })
-        lines = "\n".join(("✔ " if ok else "✘ ") + text for ok, text in steps)
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "title": self.env._("Connection to %s failed", self.name) if failure
                 else self.env._("Connection to %s works", self.name),
-                "message": lines,
+                "message": "\n".join(("✔ " if ok else "✘ ") + text for ok, text in lines),
                 "type": "danger" if failure else "success",
                 "sticky": bool(failure),
+                "className": "o_spp_dci_test_connection",
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
 
-    def _run_connection_steps(self, steps):
-        """Append (ok, text) per step; return the failure text or None.
+    def _probe_line(self, step):
+        """One step of the probe in words: what happened, where, in how long; for a failure, what to check."""
+        label = {
+            STEP_TOKEN: self.env._("Token request"),
+            STEP_SEARCH: self.env._("Search request"),
+            STEP_ENVELOPE: self.env._("Response envelope"),
+            STEP_SIGNATURE: self.env._("Response signature"),
+            STEP_ANSWER: self.env._("Answer"),
+        }[step.name]
+        text = self._probe_outcome(step) if step.ok else self._probe_failure(step)
+        line = self.env._("%(label)s: %(text)s (%(where)s%(ms)d ms).", label=label, text=text,
+                          where=f"{step.url}, " if step.url else "", ms=step.ms)
+        if step.ok:
+            return line
+        names = [self._fields[name]._description_string(self.env) for name in self._probe_fields_to_check(step)]
+        return line + " " + self.env._("Check: %s.", ", ".join(names))
 
-        The steps go through a DCIClient without retries, so they exercise
-        exactly what services use: auth, signing, transport, checks and the
-        message log. With OAuth2 a new token is requested, under the token
-        lock, so that the credentials themselves are tested.
-        """
-        with DCIClient(self, self.env, retry=NO_RETRY) as client:
-            config = client.config
-            if config.auth_type == "oauth2":
-                started = time.monotonic()
-                token, requested = client.tokens.fetch(client.transport, force=True)
-                ms = (time.monotonic() - started) * 1000
-                steps.append((True, self.env._("Token request: a new token was issued (%d ms).", ms) if requested
-                              else self.env._("Token request: a stored token was used (%d ms).", ms)))
-            else:
-                token = client._token()
-            item = E.search_item(C.QUERY_IDTYPE_VALUE, {"type": "UIN", "value": "connection-test"},
-                                 reg_type=config.registry_type, page_size=1)
-            transaction_id = E.new_id()
-            log = client._start_log(C.ACTION_SEARCH, transaction_id, 1, origin=f"{self._name},{self.id}")
-            try:
-                response = client._post_once(config.search_endpoint, C.ACTION_SEARCH,
-                                             E.search_message(transaction_id, [item]), 1, None, token)
-                steps.append((True, self.env._("Search request: HTTP %(status)s in %(ms)d ms.",
-                                               status=response.status,
-                                               ms=(time.monotonic() - log["started"]) * 1000)))
-                envelope = E.check_envelope(response.json())
-                E.check_response_items(envelope, "search_response", [item["reference_id"]])
-                steps.append((True, self.env._("Response envelope: a valid on-search message.")))
-                verified = check_registry_signature(config.signature_policy, client.profile, envelope,
-                                                    response.headers.get("signature"), client.keys.resolve)
-                if verified:
-                    steps.append((True, self.env._("Response signature: valid (key %s).", verified.kid or "-")))
-                elif config.signature_policy == POLICY_OFF:
-                    steps.append((True, self.env._("Response signature: not checked (policy: not verified).")))
-                else:
-                    steps.append((True, self.env._("Response signature: the registry did not sign.")))
-            except Exception as error:
-                client._finish_log(log, "error", error=error)
-                raise
-            client._finish_log(log, "done", http_status=response.status, envelope=envelope)
+    def _probe_outcome(self, step):
+        if step.name == STEP_SEARCH:
+            return self.env._("HTTP %s", step.detail)
+        if step.name == STEP_ENVELOPE:
+            return self.env._("a valid on-search message")
+        if step.name == STEP_ANSWER:
+            return self.env._("it answers the test search")
+        if step.outcome == OUTCOME_VALID:
+            return self.env._("valid (key %s)", step.detail.kid or "-")
+        return {
+            OUTCOME_ISSUED: self.env._("a new token was issued"),
+            OUTCOME_STORED: self.env._("a token another worker had just stored was used"),
+            OUTCOME_BEARER: self.env._("none requested, the data source's bearer token was sent"),
+            OUTCOME_NO_AUTH: self.env._("none, this data source uses no authentication"),
+            OUTCOME_UNSIGNED: self.env._("the registry did not sign; accepted, as Response Signatures allows"),
+            OUTCOME_NOT_CHECKED: self.env._("not checked (Response Signatures: not verified)"),
+        }[step.outcome]
+
+    def _probe_failure(self, step):
+        """What went wrong, in words that say who said it: a registry, some other server, or nobody."""
+        error = step.error
+        if isinstance(error, DCITimeoutError):
+            if error.reached_registry:
+                return self.env._("no answer within %(seconds)s s: the server accepted the connection, then sent "
+                                  "nothing (the timeout)", seconds=self.timeout)
+            return self.env._("no connection within %(seconds)s s (the timeout)", seconds=self.timeout)
+        if error.response_status and not getattr(error, "from_registry", True):
+            return self.env._("HTTP %s, from a server that is not a DCI registry (its answer is no DCI message)",
+                              error.response_status)
+        return str(error)
+
+    @staticmethod
+    def _probe_fields_to_check(step):
+        """The settings that decide the failed step, most likely first."""
+        error, code = step.error, step.error.code or ""
+        url_field = "oauth2_token_url" if step.name == STEP_TOKEN else "base_url"
+        if isinstance(error, DCITimeoutError):
+            return ["timeout", url_field]
+        if isinstance(error, DCIConnectionError):
+            return [url_field, "verify_ssl"]
+        if step.name == STEP_TOKEN:
+            return ["oauth2_client_id", "oauth2_client_secret", "oauth2_scope", "oauth2_token_url"]
+        if code.startswith(C.ERR_SIGNATURE_PREFIX):
+            return (["signing_key_id", "signature_profile", "our_sender_id"] if step.name == STEP_SEARCH
+                    else PROBE_SIGNATURE_FIELDS.get(code, PROBE_SIGNATURE_FIELDS[None]))
+        if code in (C.ERR_SENDER_ID_INVALID, C.ERR_RECEIVER_ID_INVALID):
+            return ["our_sender_id", "receiver_id"]
+        if isinstance(error, DCIAuthenticationError):
+            return ["auth_type", "bearer_token", "oauth2_client_id", "oauth2_client_secret"]
+        if step.name == STEP_SEARCH or isinstance(error, DCIProtocolError):
+            return ["base_url", "search_endpoint"]
+        return ["registry_type"]

@@ -21,25 +21,48 @@ from . import envelope as E
 from .cel import to_predicate
 from .errors import (
     DCIAuthenticationError,
+    DCIError,
     DCISignatureError,
     DCIValidationError,
     _lt,
     registry_text,
 )
+from .probe import (
+    NO_STEPS,
+    OUTCOME_BEARER,
+    OUTCOME_ISSUED,
+    OUTCOME_NO_AUTH,
+    OUTCOME_NOT_CHECKED,
+    OUTCOME_STORED,
+    OUTCOME_UNSIGNED,
+    OUTCOME_VALID,
+    STEP_ANSWER,
+    STEP_ENVELOPE,
+    STEP_SEARCH,
+    STEP_SIGNATURE,
+    STEP_TOKEN,
+    ProbeSteps,
+)
 from .signing import get_profile
-from .transport import Transport
-from .verification import check_registry_signature
+from .transport import NO_RETRY, Transport
+from .verification import POLICY_OFF, check_registry_signature
 
 _logger = logging.getLogger(__name__)
 
 DEFAULT_RECORD_TYPE = "ns:org:RegistryRecordType:Person"
+SEARCH_RESPONSE = "search_response"
+# The probe looks up an identifier no registry holds: any answer, found or not, shows the exchange works.
+PROBE_QUERY = {"type": "UIN", "value": "connection-test"}
 
 
 class DCIClient:
     """Talks DCI to the registry of one spp.dci.data.source record."""
 
     def __init__(self, data_source, env, *, retry=None):
-        """``retry``: a RetryPolicy replacing the data source's (Test Connection uses none)."""
+        """OpenSPP's shape: the parts are read from the record (spp.dci.data.source _dci_client_parts).
+
+        ``retry``: a RetryPolicy replacing the data source's (bulk jobs use none).
+        """
         if not isinstance(env, Environment):
             raise TypeError(
                 "DCIClient takes (data_source, env): a spp.dci.data.source record, then the Odoo environment"
@@ -50,18 +73,35 @@ class DCIClient:
                 "record; look one up with env['spp.dci.data.source'].get_by_code(code)"
             )
         data_source.ensure_one()
-        self.env = env
+        self.env = env  # OpenSPP's client has these two attributes; nothing here uses them
         self.data_source = data_source.with_env(env)
-        self.config = self.data_source._get_client_config()
-        self.profile = get_profile(self.config.signature_profile)
-        self.keys = self.data_source._get_registry_key_resolver(self.config)
-        self.tokens = self.data_source._get_token_provider(self.config) if self.config.oauth2 else None
+        self._assemble(**self.data_source._dci_client_parts(), retry=retry)
+
+    @classmethod
+    def from_parts(cls, config, keys, tokens, message_log, retry=None):
+        """A client made of plain parts, with no ORM behind it.
+
+        ``config``: the ClientConfig; ``keys``: the registry's key resolver
+        (services/keys.py); ``tokens``: the OAuth2 token provider, or None;
+        ``message_log``: called once per message with the row's values (see
+        _finish_log), after the answer is checked and before it is returned.
+        """
+        client = cls.__new__(cls)
+        client._assemble(config, keys, tokens, message_log, retry)
+        return client
+
+    def _assemble(self, config, keys, tokens, message_log, retry=None):
+        self.config = config
+        self.profile = get_profile(config.signature_profile)
+        self.keys = keys
+        self.tokens = tokens
+        self.message_log = message_log
         self.transport = Transport(
-            self.config.base_url,
-            timeout=self.config.timeout,
-            verify=self.config.verify_ssl,
-            max_response_bytes=self.config.max_response_bytes,
-            retry=retry or self.config.retry,
+            config.base_url,
+            timeout=config.timeout,
+            verify=config.verify_ssl,
+            max_response_bytes=config.max_response_bytes,
+            retry=retry or config.retry,
         )
 
     def close(self):
@@ -289,11 +329,11 @@ class DCIClient:
         return E.search_item(query.pop("query_type"), query.pop("query"), **query)
 
     def _sync_search(self, items, strict=True):
+        """(envelope, {reference_id: search_response item}) of one sync search envelope."""
         transaction_id = E.new_id()
-        envelope = self._exchange(self.config.search_endpoint, C.ACTION_SEARCH, E.search_message(transaction_id, items),
-                                  transaction_id, reference_ids=[item["reference_id"] for item in items],
-                                  list_key="search_response", strict=strict)
-        return envelope
+        return self._exchange(self.config.search_endpoint, C.ACTION_SEARCH, E.search_message(transaction_id, items),
+                              transaction_id, reference_ids=[item["reference_id"] for item in items],
+                              list_key=SEARCH_RESPONSE, strict=strict)
 
     # subscriptions and transaction status
 
@@ -343,35 +383,86 @@ class DCIClient:
             attribute_type = "reference_id_list"
         transaction_id = E.new_id()
         message = E.txn_status_message(transaction_id, attribute_value, attribute_type, txn_type, locale)
-        return self._exchange(self.config.sync_txn_status_endpoint, C.ACTION_TXN_STATUS, message, transaction_id)
+        return self._exchange(self.config.sync_txn_status_endpoint, C.ACTION_TXN_STATUS, message,
+                              transaction_id)[0]
 
     def post_sync(self, path, action, message, *, list_key=None, reference_ids=None):
-        """A signed sync request to a registry-specific endpoint (IBR enrolled, DR disabled)."""
+        """A signed sync request to a registry-specific endpoint (IBR enrolled, DR disabled).
+
+        Returns ``(envelope, items_by_reference_id)``; the items are matched
+        to ``reference_ids`` under ``list_key``, and empty without one.
+        """
         transaction_id = message.get("transaction_id") or E.new_id()
         return self._exchange(path, action, message, transaction_id, reference_ids=reference_ids or [],
                               list_key=list_key)
 
+    # Test Connection
+
+    def probe(self, origin=None):
+        """Test Connection's checks, sent once: the token, one search, its envelope, signature and answer.
+
+        Returns the ProbeSteps done, each timed, with its URL and outcome; a
+        DCIError ends the probe and is kept on the last step. With OAuth2 a
+        new token is requested, so that the credentials themselves are
+        tested. The search is logged like every message (``origin``: the
+        record that asked).
+        """
+        steps = ProbeSteps()
+        try:
+            token = self._probe_token(steps)
+            transaction_id = E.new_id()
+            item = E.search_item(C.QUERY_IDTYPE_VALUE, PROBE_QUERY, reg_type=self.config.registry_type, page_size=1)
+
+            def post_once(path, action, message, total_count):
+                return self._post_once(path, action, message, total_count, None, token, retry=NO_RETRY)
+
+            self._exchange(self.config.search_endpoint, C.ACTION_SEARCH, E.search_message(transaction_id, [item]),
+                           transaction_id, reference_ids=[item["reference_id"]], list_key=SEARCH_RESPONSE,
+                           origin=origin, post=post_once, steps=steps)
+        except DCIError:
+            pass
+        return steps
+
+    def _probe_token(self, steps):
+        if self.config.auth_type != C.AUTH_OAUTH2:
+            outcome = OUTCOME_BEARER if self.config.auth_type == C.AUTH_BEARER else OUTCOME_NO_AUTH
+            with steps.step(STEP_TOKEN) as step:
+                step["outcome"] = outcome
+            return self._token()
+        with steps.step(STEP_TOKEN, self.config.oauth2.token_url) as step:
+            token, requested = self.tokens.fetch(self.transport, force=True)
+            step["outcome"] = OUTCOME_ISSUED if requested else OUTCOME_STORED
+        return token
+
     # the request path
 
-    def _exchange(self, path, action, message, transaction_id, reference_ids=(), list_key=None, strict=True):
-        """Send a signed request and return the checked response envelope.
+    def _exchange(self, path, action, message, transaction_id, reference_ids=(), list_key=None, strict=True, *,
+                  origin=None, post=None, steps=NO_STEPS):
+        """Send a signed request; return ``(envelope, items_by_reference_id)``, both checked.
 
-        With ``list_key`` the response items are matched to ``reference_ids``
-        and ``(envelope, items_by_reference_id)`` is returned.
+        With ``list_key`` the response items under that key are matched to
+        ``reference_ids``; without it the items are ``{}``. ``post`` replaces
+        _post_signed (the probe sends once, with the token it fetched);
+        ``steps`` times each step (see probe).
         """
-        log = self._start_log(action, transaction_id, len(reference_ids) or 1)
+        log = self._start_log(action, transaction_id, len(reference_ids) or 1, origin=origin)
+        post = post or self._post_signed
         try:
-            response = self._post_signed(path, action, message, total_count=len(reference_ids) or 1)
-            envelope = E.check_envelope(response.json())
-            self._verify(envelope, response.headers.get("signature"), transaction_id)
-            result = envelope
-            if list_key:
-                result = envelope, E.check_response_items(envelope, list_key, reference_ids, strict=strict)
+            with steps.step(STEP_SEARCH, self.config.base_url + path) as step:
+                response = post(path, action, message, total_count=len(reference_ids) or 1)
+                step["detail"] = response.status
+            with steps.step(STEP_ENVELOPE):
+                envelope = E.check_envelope(response.json())
+            with steps.step(STEP_SIGNATURE) as step:
+                step["detail"] = self._verify(envelope, response.headers.get("signature"), transaction_id)
+                step["outcome"] = self._signature_outcome(step["detail"])
+            with steps.step(STEP_ANSWER):
+                items = E.check_response_items(envelope, list_key, reference_ids, strict=strict) if list_key else {}
         except Exception as error:
             self._finish_log(log, "error", error=error)
             raise
         self._finish_log(log, "done", http_status=response.status, envelope=envelope)
-        return result
+        return envelope, items
 
     def _send_for_ack(self, path, action, message, transaction_id, reference_ids=(), sender_uri=None,
                       origin=None):
@@ -400,13 +491,13 @@ class DCIClient:
         try:
             return self._post_once(path, action, message, total_count, sender_uri, token, idempotent=idempotent)
         except DCIAuthenticationError as error:
-            if self.config.auth_type != "oauth2" or error.response_status != 401:
+            if self.config.auth_type != C.AUTH_OAUTH2 or error.response_status != 401:
                 raise
             _logger.info("DCI %s: 401 from %s, renewing the token", self.config.code, path)
             token = self._token(rejected=token)
             return self._post_once(path, action, message, total_count, sender_uri, token, idempotent=idempotent)
 
-    def _post_once(self, path, action, message, total_count, sender_uri, token, idempotent=True):
+    def _post_once(self, path, action, message, total_count, sender_uri, token, idempotent=True, retry=None):
         def build():
             head = E.header(action, sender_id=self.config.sender_id, receiver_id=self.config.receiver_id,
                             total_count=total_count, sender_uri=sender_uri)
@@ -421,12 +512,12 @@ class DCIClient:
                 headers["Authorization"] = f"Bearer {token}"
             return E.json_bytes(envelope), headers
 
-        return self.transport.post(path, build, idempotent=idempotent)
+        return self.transport.post(path, build, idempotent=idempotent, retry=retry)
 
     def _token(self, rejected=None):
-        if self.config.auth_type == "bearer":
+        if self.config.auth_type == C.AUTH_BEARER:
             return self.config.bearer_token
-        if self.config.auth_type == "oauth2":
+        if self.config.auth_type == C.AUTH_OAUTH2:
             return self.tokens.get(self.transport, rejected=rejected)
         return None
 
@@ -438,13 +529,20 @@ class DCIClient:
         before a restart, for another request) cannot answer this one. That
         binding is the replay guard of responses, and needs no shared state.
         """
-        check_registry_signature(self.config.signature_policy, self.profile, envelope, http_signature,
-                                 self.keys.resolve)
+        verified = check_registry_signature(self.config.signature_policy, self.profile, envelope, http_signature,
+                                            self.keys.resolve)
         if envelope["message"].get("transaction_id") != transaction_id:
             raise DCISignatureError(
                 _lt("The response answers another request than this one (a replayed or misrouted response)."),
                 code=C.RJCT_MESSAGE_ID_DUPLICATE,
             )
+        return verified
+
+    def _signature_outcome(self, verified):
+        """What _verify's answer means: a valid signature, none checked, or none given and none required."""
+        if verified:
+            return OUTCOME_VALID
+        return OUTCOME_NOT_CHECKED if self.config.signature_policy == POLICY_OFF else OUTCOME_UNSIGNED
 
     # message log
 
@@ -472,4 +570,4 @@ class DCIClient:
         )
         _logger.info("DCI %s %s %s: %s in %d ms%s", self.config.code, log["action"], log["transaction_id"], state,
                      duration_ms, f" ({values['reason_code']})" if values["reason_code"] else "")
-        self.env["spp.dci.transaction"]._log_message(self.config, self.env.uid, values)
+        self.message_log(values)

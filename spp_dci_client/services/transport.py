@@ -436,14 +436,30 @@ def http_error(response):
                                                                             MAX_MESSAGE_LENGTH)
     status = response.status
     code = code or DEFAULT_CODES.get(status, C.ERR_SERVICE_UNAVAILABLE)
-    if status in (401, 403):
-        return DCIAuthenticationError(
+    if status in (401, 403) and code.startswith(C.ERR_SIGNATURE_PREFIX):
+        error = DCIAuthenticationError(
+            _lt("The registry refused our request's signature (HTTP %(status)s, %(code)s).", status=status,
+                code=code),
+            code=code, response_status=status,
+        )
+    elif status in (401, 403):
+        error = DCIAuthenticationError(
             _lt("The registry refused the credentials (HTTP %(status)s, %(code)s).", status=status, code=code),
             code=code, response_status=status,
         )
-    error = DCIRejectedError(
-        _lt("The registry answered HTTP %(status)s (%(code)s).", status=status, code=code),
-        code=code, response_status=status, registry_message=message,
-    )
-    error.retry_after = _retry_after(response.headers)
+    else:
+        error = DCIRejectedError(
+            _lt("The registry answered HTTP %(status)s (%(code)s).", status=status, code=code),
+            code=code, response_status=status, registry_message=message,
+        )
+        error.retry_after = _retry_after(response.headers)
+    error.from_registry = bool(errors) or _is_json(response.body)  # else some web server's own page
     return error
+
+
+def _is_json(body):
+    try:
+        parse_json(body)
+    except DCIProtocolError:
+        return False
+    return True

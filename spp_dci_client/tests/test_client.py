@@ -1,6 +1,7 @@
 import json
 import threading
 import time
+from unittest.mock import patch
 
 import httpx
 
@@ -8,6 +9,7 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tests.common import release_test_lock
 
+from ..services import envelope as E
 from ..services.client import DCIClient
 from ..services.errors import (
     DCIAuthenticationError,
@@ -52,6 +54,32 @@ class TestDCIClient(DCICase):
         self.assertEqual(response_errors("crvs", "/registry/sync/search", response), [])
         self.assertSentEnvelopesValid(["/registry/sync/search"])
         self.assertIn('namespace="dci"', self.sim.received[0][2]["signature"])
+
+    def test_a_client_of_plain_parts_logs_to_its_own_sink(self):
+        rows = []
+        parts = dict(self.data_source._dci_client_parts(), message_log=rows.append)
+        with DCIClient.from_parts(**parts) as client:
+            message = E.txn_status_message(E.new_id(), "none", "transaction_id", "search", "eng")
+            envelope, items = client.post_sync("/registry/sync/txn/status", "txn-status", message)
+            self.assertEqual((envelope["header"]["action"], items), ("txn-on-status", {}), "one shape, no list_key")
+            self.sim.faults.add("bad_signature")
+            with self.assertRaises(DCISignatureError):
+                client.search_by_id("BRN", "BR-2024-0042")
+        self.assertEqual([(row["action"], row["state"], row["error_type"]) for row in rows],
+                         [("txn-status", "done", None), ("search", "error", "DCISignatureError")])
+        self.env.invalidate_all()
+        logged = self.env["spp.dci.transaction"].sudo().search(
+            [("transaction_id", "in", [row["transaction_id"] for row in rows])])
+        self.assertFalse(logged, "the client writes the message log through its sink only")
+
+    def test_data_source_factory_is_what_services_and_jobs_use(self):
+        from odoo.addons.spp_dci_client.models.data_source import DciDataSource  # noqa: PLC0415
+
+        with patch.object(DciDataSource, "_dci_client", autospec=True,
+                          side_effect=DciDataSource._dci_client) as factory:
+            self.data_source.get_access_token()
+            self.data_source.test_connection()
+        self.assertEqual(factory.call_count, 2)
 
     def test_search_by_id_not_found_is_empty_not_error(self):
         self.assertEqual(self.records(self.client().search_by_id("BRN", "BR-2024-9999")), [])

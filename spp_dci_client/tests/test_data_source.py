@@ -1,5 +1,8 @@
+import http.server
 import os
+import threading
 import time
+from contextlib import contextmanager
 from unittest.mock import patch
 
 import psycopg2
@@ -108,6 +111,32 @@ class TestDataSource(DCICase):
         self.assertFalse(tokens.search([("data_source_id", "=", self.data_source.id)]))
 
 
+@contextmanager
+def web_page_server(status):
+    """A loopback web server answering every request with an HTML page and ``status`` (as Odoo's 404 page)."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            page = b"<!DOCTYPE html><html><body><h1>404: Page not found</h1></body></html>"
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @tagged("post_install", "-at_install")
 class TestConnection(DCICase):
     def notify(self, source):
@@ -140,6 +169,7 @@ class TestConnection(DCICase):
             elapsed = time.monotonic() - started
         self.assertEqual(source.state, "error")
         self.assertIn("timeout", params["message"].lower())
+        self.assertIn("no connection within 2 s", params["message"])
         self.assertLess(elapsed, 3.0)
 
     def test_bad_signature(self):
@@ -154,6 +184,64 @@ class TestConnection(DCICase):
         params = self.notify(source)
         self.assertEqual(params["type"], "danger")
         self.assertIn("could not be reached", source.last_error)
+        self.assertIn("http://127.0.0.1:9/registry/sync/search", source.last_error)
+        self.assertIn("Check: Base URL", source.last_error)
+
+    def lines(self, params):
+        return params["message"].split("\n")
+
+    def test_each_step_is_a_line_with_its_time_and_url(self):
+        params = self.notify(self.data_source)
+        lines = self.lines(params)
+        self.assertEqual([line.split(":")[0] for line in lines],
+                         ["✔ Token request", "✔ Search request", "✔ Response envelope", "✔ Response signature",
+                          "✔ Answer"])
+        self.assertIn(f"{self.server.url('crvs')}/oauth2/client/token", lines[0])
+        self.assertIn(f"HTTP 200 ({self.server.url('crvs')}/registry/sync/search, ", lines[1])
+        for line in lines:
+            self.assertRegex(line, r"\d+ ms\)\.$")
+        self.assertEqual(params["className"], "o_spp_dci_test_connection", "the stylesheet keeps the lines apart")
+
+    def test_no_token_is_reported_when_none_is_requested(self):
+        for auth, expected in (("none", "uses no authentication"), ("bearer", "bearer token was sent")):
+            with self.subTest(auth=auth):
+                values = {"bearer_token": "simulator-bearer"} if auth == "bearer" else {}
+                source = self.make_data_source(code=f"probe_{auth}", auth_type=auth, **values)
+                before = self.sim.stats["token_requests"]
+                first = self.lines(self.notify(source))[0]
+                self.assertIn(expected, first)
+                self.assertNotIn("issued", first)
+                self.assertEqual(self.sim.stats["token_requests"], before)
+
+    def test_unsigned_response_is_not_called_refused_credentials(self):
+        self.sim.faults.add("no_signature")
+        params = self.notify(self.data_source)
+        self.assertIn("✘ Response signature: The registry's message is not signed.", params["message"])
+        self.assertIn("Check: Response Signatures", params["message"])
+        self.assertNotIn("credentials", params["message"])
+
+    def test_registry_refusing_our_signature_is_not_called_refused_credentials(self):
+        self.sim.faults.add("status", status=401, code="err.signature.missing")
+        params = self.notify(self.data_source)
+        self.assertIn("refused our request's signature (HTTP 401, err.signature.missing)", params["message"])
+        self.assertIn("Check: Signing Key", params["message"])
+        self.assertNotIn("credentials", params["message"])
+
+    def test_a_web_page_is_not_reported_as_the_registry_speaking(self):
+        with web_page_server(404) as url:
+            source = self.make_data_source(code="web_page", base_url=url, auth_type="none")
+            params = self.notify(source)
+        self.assertIn("HTTP 404, from a server that is not a DCI registry", params["message"])
+        self.assertNotIn("err.request.not_found", params["message"])
+        self.assertIn("Check: Base URL, Search Endpoint", params["message"])
+
+    def test_timeout_says_what_was_awaited_and_how_long(self):
+        self.sim.faults.add("latency", seconds=3)
+        source = self.make_data_source(code="slow_answer", timeout=1)
+        failure = self.lines(self.notify(source))[-1]
+        self.assertIn(f"✘ Search request: no answer within 1 s: the server accepted the connection, then sent "
+                      f"nothing (the timeout) ({self.server.url('crvs')}/registry/sync/search", failure)
+        self.assertIn("Check: Timeout (seconds), Base URL.", failure)
 
 
 @tagged("post_install", "-at_install")
