@@ -12,8 +12,7 @@ returns None.
 from odoo.addons.spp_dci_client.services import bulk
 from odoo.addons.spp_dci_client.services import constants as C
 from odoo.addons.spp_dci_client.services import envelope as E
-from odoo.addons.spp_dci_client.services.client import DCIClient
-from odoo.addons.spp_dci_client.services.lookup import check_service_arguments, data_source_for
+from odoo.addons.spp_dci_client.services.registry_service import RegistryService, reg_records
 
 from .person import parse_person, person_name
 
@@ -23,18 +22,14 @@ DEFAULT_EVENT_TYPES = (BIRTH, DEATH)
 OPENCRVS_EVENTS = {BIRTH: "birth", DEATH: "death"}
 
 
-class CRVSService:
+class CRVSService(RegistryService):
     """Birth and death lookups, vital-event subscriptions, bulk verification."""
 
-    def __init__(self, env, data_source_code="crvs_main"):
-        check_service_arguments("CRVSService", env, data_source_code)
-        self.env = env
-        self.data_source = data_source_for(env, data_source_code, C.REGISTRY_CIVIL)
-        self.client = DCIClient(self.data_source, env)
-        self.record_format = self.data_source.sudo().record_format
+    registry_type = C.REGISTRY_CIVIL
 
-    def close(self):
-        self.client.close()
+    def __init__(self, env, data_source_code="crvs_main", *, client=None):
+        super().__init__(env, data_source_code, client=client)
+        self.record_format = self.data_source.sudo().record_format
 
     def _lookup(self, identifier_type, identifier_value, event):
         """The first record for the identifier, asked for among the registry's ``event`` records."""
@@ -187,9 +182,7 @@ class CRVSService:
 
 def first_record(item):
     """The first person record of one search_response item, or None."""
-    records = (item.get("data") or {}).get("reg_records") or []
-    if isinstance(records, dict):
-        records = [records]
+    records = reg_records(item)
     return records[0] if records else None
 
 

@@ -51,6 +51,20 @@ class TestCRVSService(DCICase):
         with self.assertRaises(DCIConnectionError):
             self.service("crvs_down").verify_birth("BRN", "BR-2024-0042")
 
+    def test_a_given_client_is_used_and_left_open(self):
+        client = self.data_source._dci_client()
+        self.addCleanup(client.close)
+        with CRVSService(self.env, "test_crvs", client=client) as service:
+            self.assertIs(service.client, client)
+            self.assertEqual(service.verify_birth("BRN", "BR-2024-0042")["birth_date"], "2024-03-15")
+        self.assertEqual(self.records(client.search_by_id("BRN", "BR-2024-0042"))[0]["birth_date"], "2024-03-15")
+        with CRVSService(self.env, "test_crvs") as service:
+            own = service.client
+        self.assertTrue(own.transport._client.is_closed, "a service closes the client it made")
+
+    def records(self, response):
+        return response["message"]["search_response"][0]["data"]["reg_records"]
+
     def test_constructor_shapes(self):
         with self.assertRaisesRegex(TypeError, r"CRVSService\(env, data_source_code="):
             CRVSService(self.data_source, self.env)

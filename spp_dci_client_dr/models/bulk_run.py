@@ -13,9 +13,7 @@ class DciBulkRun(models.Model):
             return super()._bulk_process(client, payloads)
 
         def fetch(partners):
-            service = DRService(self.env, self.data_source_id.sudo().code)
-            service.close()
-            service.client = client  # the job's client: retries are the job engine's
-            return service._fetch(partners)
+            # the job's client: retries are the job engine's
+            return DRService(self.env, self.data_source_id.sudo().code, client=client)._fetch(partners)
 
         return self._partner_outcomes(payloads, fetch)

@@ -9,12 +9,9 @@ at all); the usual WG disability identifier is at least one domain at 3 or 4.
 Registry errors raise and leave the local cache as it was.
 """
 
-from odoo.exceptions import UserError
-
 from odoo.addons.spp_dci_client.services import bulk
 from odoo.addons.spp_dci_client.services import constants as C
-from odoo.addons.spp_dci_client.services.client import DCIClient
-from odoo.addons.spp_dci_client.services.lookup import check_service_arguments, data_source_for
+from odoo.addons.spp_dci_client.services.registry_service import RegistryService, reg_records
 
 WG_DOMAINS = {"VIS_SS": "Vision", "HEAR_SS": "Hearing", "MOB_SS": "Mobility", "COG_SS": "Cognition",
               "SC_SS": "Self-Care", "COM_SS": "Communication"}
@@ -93,11 +90,7 @@ def disability_status(record, source_code):
 
 def _record(item):
     """The item's record; of several (every page of them), the one updated last."""
-    records = (item.get("data") or {}).get("reg_records") or {}
-    if isinstance(records, list):
-        records = [record for record in records if isinstance(record, dict)]
-        records = max(records, key=_updated, default={})
-    return records or None
+    return max(reg_records(item), key=_updated, default=None)
 
 
 def _updated(record):
@@ -109,17 +102,13 @@ def _query(identifier_type, identifier_value):
             "max_records": MAX_RECORDS}
 
 
-class DRService:
+class DRService(RegistryService):
     """Disability status lookups, the PWD decision and the local status cache."""
 
-    def __init__(self, env, data_source_code="dr_main"):
-        check_service_arguments("DRService", env, data_source_code)
-        self.env = env
-        self.data_source = data_source_for(env, data_source_code, C.REGISTRY_DR)
-        self.client = DCIClient(self.data_source, env)
+    registry_type = C.REGISTRY_DR
 
-    def close(self):
-        self.client.close()
+    def __init__(self, env, data_source_code="dr_main", *, client=None):
+        super().__init__(env, data_source_code, client=client)
 
     def get_functional_assessment(self, identifier_type, identifier_value):
         """Washington Group scores keyed Vision, Hearing, Mobility, Cognition, Self-Care, Communication."""
@@ -155,15 +144,9 @@ class DRService:
             name or self.env._("Disability sync on %s", self.data_source.sudo().code))
 
     def _fetch(self, partners):
-        pairs = []
-        for partner in partners:
-            identifiers = partner._get_dci_identifiers()
-            if not identifiers:
-                raise UserError(self.env._("%s has no registry identifier to look up.", partner.display_name))
-            pairs.extend((partner.id, kind, value) for kind, value in identifiers)
-        items = self.client.search_batch([_query(kind, value) for _partner_id, kind, value in pairs])
         found = {}
-        for (partner_id, _kind, _value), item in zip(pairs, items, strict=True):
+        for partner_id, item in self._search_partners(partners, _query,
+                                                      self.env._("%s has no registry identifier to look up.")):
             record = _record(item)
             if record and partner_id not in found:
                 found[partner_id] = record

@@ -14,9 +14,7 @@ class DciBulkRun(models.Model):
             return super()._bulk_process(client, payloads)
 
         def fetch(partners):
-            service = IBRService(self.data_source_id, self.env)
-            service.close()
-            service.client = client  # the job's client: retries are the job engine's
+            service = IBRService(self.data_source_id, self.env, client=client)  # retries are the job engine's
             results = service.check_duplications(partners, (self.options or {}).get("exclude_programs"))
             return {partner_id: {key: value for key, value in result.items() if key != "raw_response"}
                     for partner_id, result in results.items()}

@@ -12,12 +12,11 @@ reports "not a duplicate" on an error.
 from dataclasses import asdict, dataclass, field
 
 from odoo.api import Environment
-from odoo.exceptions import UserError
 
 from odoo.addons.spp_dci_client.services import bulk
 from odoo.addons.spp_dci_client.services import constants as C
 from odoo.addons.spp_dci_client.services import envelope as E
-from odoo.addons.spp_dci_client.services.client import DCIClient
+from odoo.addons.spp_dci_client.services.registry_service import RegistryService, reg_records
 
 ENROLLED_STATUSES = ("Active", "Suspended", "1", "4", 1, 4)
 PAGE_SIZE = 100
@@ -62,25 +61,19 @@ def _name(record):
     return str(name)
 
 
-class IBRService:
+class IBRService(RegistryService):
     """Duplicate-enrolment checks and beneficiary lookups against an integrated beneficiary registry."""
 
-    def __init__(self, data_source, env):
+    registry_type = C.REGISTRY_IBR
+
+    def __init__(self, data_source, env, *, client=None):  # pylint: disable=super-init-not-called
+        """OpenSPP's shape, the record first (RegistryService's is env first)."""
         shape = "IBRService(data_source, env): the spp.dci.data.source record first, then the environment"
         if isinstance(data_source, Environment) or not isinstance(env, Environment):
             raise TypeError(f"{shape}. IBRService(env, code) is the CRVS/DR shape and does not apply here.")
         if getattr(data_source, "_name", None) != "spp.dci.data.source":
             raise TypeError(f"{shape}; got {type(data_source).__name__} as data_source.")
-        data_source.ensure_one()
-        if data_source.sudo().registry_type != C.REGISTRY_IBR:
-            raise UserError(env._("Data source %s is not an integrated beneficiary registry.",
-                                  data_source.sudo().code))
-        self.env = env
-        self.data_source = data_source
-        self.client = DCIClient(data_source, env)
-
-    def close(self):
-        self.client.close()
+        self._bind(env, data_source, client)
 
     def search_beneficiary(self, identifier_type, identifier_value):
         """The registry's beneficiary records for one identifier, as BeneficiaryInfo dicts."""
@@ -95,9 +88,8 @@ class IBRService:
 
     @staticmethod
     def _beneficiaries(item, identifier_type, identifier_value):
-        records = (item.get("data") or {}).get("reg_records") or []
         by_person = {}
-        for record in records if isinstance(records, list) else [records]:
+        for record in reg_records(item):
             code, name, status, enrolled = _programme(record)
             info = by_person.setdefault(_name(record), BeneficiaryInfo(
                 identifier_type, str(identifier_value), _name(record), [], {"enrolments": []}))
@@ -124,20 +116,12 @@ class IBRService:
         """
         if len(partners) > bulk.SYNC_LIMIT:
             return self.start_check_duplications(partners, exclude_programs)
-        pairs = []
-        for partner in partners:
-            identifiers = partner._get_dci_identifiers()
-            if not identifiers:
-                raise UserError(self.env._(
-                    "%s has no registry identifier: add one (UIN, BRN, ...) before checking other enrolments.",
-                    partner.display_name))
-            pairs.extend((partner.id, kind, value) for kind, value in identifiers)
-        items = self.client.search_batch([self._query(kind, value) for _partner_id, kind, value in pairs])
+        found = self._search_partners(partners, self._query, self.env._(
+            "%s has no registry identifier: add one (UIN, BRN, ...) before checking other enrolments."))
         excluded = set(exclude_programs or ())
         results = {}
         for partner in partners:
-            mine = [item for (partner_id, _kind, _value), item in zip(pairs, items, strict=True)
-                    if partner_id == partner.id]
+            mine = [item for partner_id, item in found if partner_id == partner.id]
             matched = set()
             for item in mine:
                 for info in self._beneficiaries(item, "", ""):
