@@ -94,6 +94,7 @@ class TestReliability(SecurityFaults, DemoCase):
 
     def setUp(self):
         super().setUp()
+        self.home = {source: source.base_url for source in (self.crvs, self.ibr, self.dr)}
         for source in (self.crvs, self.ibr, self.dr):
             source.clear_oauth2_token_cache()
 
@@ -146,9 +147,22 @@ class TestReliability(SecurityFaults, DemoCase):
                           for key, value in values.items()})
 
     def test_faults(self):
-        tried = handled = lost = 0
-        home = {source: source.base_url for source in (self.crvs, self.ibr, self.dr)}
-        cases = [
+        with_state = [self.service_faults(), self.connect_timeout_fault(), self.tls_fault()]
+        counts = [*with_state, self.recoveries(), self.callback_faults(), self.security_faults()]
+        tried, handled = sum(count[0] for count in counts), sum(count[1] for count in counts)
+        lost = sum(count[2] for count in with_state)
+        print(f"FAULTS tried={tried} handled={handled} lost={lost}", flush=True)  # pylint: disable=print-used
+        self.assertEqual((handled, lost), (tried, 0))
+        self.assertGreaterEqual(tried, 20)
+
+    def restore(self, **values):
+        """Point the three sources home again, with ``values`` (the settings a fault changed) reset."""
+        for source, url in self.home.items():
+            source.write(dict(values, base_url=url))
+
+    def service_fault_cases(self):
+        """(name, arrange, expected error, expected code) of each fault the registry or network produces."""
+        return [
             ("connection refused", lambda: self.point(base_url="http://127.0.0.1:9/{role}", max_attempts=2),
              DCIConnectionError, None),
             ("DNS failure", lambda: self.point(base_url="https://registry.invalid/{role}", max_attempts=1),
@@ -188,7 +202,11 @@ class TestReliability(SecurityFaults, DemoCase):
             ("replayed response", lambda: (self.call_each_service_once(), self.sim.faults.add("replay", times=None)),
              DCISignatureError, "rjct.message_id.duplicate"),
         ]
-        for name, arrange, expected, code in cases:
+
+    def service_faults(self):
+        """Each case: arranged, then every service must raise the typed error and lose nothing."""
+        tried = handled = lost = 0
+        for name, arrange, expected, code in self.service_fault_cases():
             tried += 1
             with self.subTest(fault=name):
                 arrange()
@@ -197,29 +215,34 @@ class TestReliability(SecurityFaults, DemoCase):
                     handled += 1
                 finally:
                     self.sim.faults.clear()
-                    for source, url in home.items():
-                        source.write({"base_url": url, "timeout": 10, "max_attempts": 3, "max_response_kb": 20480})
+                    self.restore(timeout=10, max_attempts=3, max_response_kb=20480)
+        return tried, handled, lost
 
+    def connect_timeout_fault(self):
+        handled = lost = 0
         with self.subTest(fault="connect timeout"), unanswering_url() as url:
-            tried += 1
             self.point(base_url=url + "/{role}", timeout=1, max_attempts=1)
-            lost += self.run_services(DCITimeoutError)
-            handled += 1
-        for source, home_url in home.items():
-            source.write({"base_url": home_url, "timeout": 10, "max_attempts": 3})
+            lost = self.run_services(DCITimeoutError)
+            handled = 1
+        self.restore(timeout=10, max_attempts=3)
+        return 1, handled, lost
 
+    def tls_fault(self):
+        handled = lost = 0
         with self.subTest(fault="TLS certificate failure"):
-            tried += 1
             server = tls_server(self.sim).start()
             try:
                 self.point(base_url=f"https://127.0.0.1:{server.port}" + "/{role}", verify_ssl=True)
-                lost += self.run_services(DCIConnectionError)
-                handled += 1
+                lost = self.run_services(DCIConnectionError)
+                handled = 1
             finally:
                 server.stop()
-                for source, home_url in home.items():
-                    source.write({"base_url": home_url})
+                self.restore()
+        return 1, handled, lost
 
+    def recoveries(self):
+        """A 429 with Retry-After and a 401 mid-session are recovered from: the call succeeds."""
+        tried = handled = 0
         for name, fault in (("429 with Retry-After", {"kind": "status", "status": 429, "retry_after": 1}),
                             ("401 mid-session", {"kind": "expire_tokens"})):
             tried += 1
@@ -229,16 +252,7 @@ class TestReliability(SecurityFaults, DemoCase):
                 birth = CRVSService(self.env, "crvs_main").verify_birth("BRN", "BR-2024-0042")
                 self.assertEqual(birth["birth_date"], "2024-03-15")
                 handled += 1
-
-        tried_callbacks, handled_callbacks = self.callback_faults()
-        tried += tried_callbacks
-        handled += handled_callbacks
-        tried_attacks, handled_attacks = self.security_faults()
-        tried += tried_attacks
-        handled += handled_attacks
-        print(f"FAULTS tried={tried} handled={handled} lost={lost}", flush=True)  # pylint: disable=print-used
-        self.assertEqual((handled, lost), (tried, 0))
-        self.assertGreaterEqual(tried, 20)
+        return tried, handled
 
     def callback_faults(self):
         """Forged, unknown and duplicate callbacks are refused and change nothing."""
