@@ -587,9 +587,10 @@ class DciDataSource(models.Model):
             return [url_field, "verify_ssl"]
         if step.name == STEP_TOKEN:
             return ["oauth2_client_id", "oauth2_client_secret", "oauth2_scope", "oauth2_token_url"]
-        if code.startswith(C.ERR_SIGNATURE_PREFIX):
-            return (["signing_key_id", "signature_profile", "our_sender_id"] if step.name == STEP_SEARCH
-                    else PROBE_SIGNATURE_FIELDS.get(code, PROBE_SIGNATURE_FIELDS[None]))
+        if step.name == STEP_SIGNATURE:
+            return PROBE_SIGNATURE_FIELDS.get(code, PROBE_SIGNATURE_FIELDS[None])
+        if code.startswith(C.ERR_SIGNATURE_PREFIX):  # the registry refused our request's signature
+            return ["signing_key_id", "signature_profile", "our_sender_id"]
         if code in (C.ERR_SENDER_ID_INVALID, C.ERR_RECEIVER_ID_INVALID):
             return ["our_sender_id", "receiver_id"]
         if isinstance(error, DCIAuthenticationError):

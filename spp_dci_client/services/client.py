@@ -419,8 +419,9 @@ class DCIClient:
             self._exchange(self.config.search_endpoint, C.ACTION_SEARCH, E.search_message(transaction_id, [item]),
                            transaction_id, reference_ids=[item["reference_id"]], list_key=SEARCH_RESPONSE,
                            origin=origin, post=post_once, steps=steps)
-        except DCIError:
-            pass
+        except DCIError as error:
+            _logger.info("DCI %s: connection probe failed at %s (%s %s)", self.config.code,
+                         steps[-1].name if steps else "start", type(error).__name__, registry_text(error.code))
         return steps
 
     def _probe_token(self, steps):

@@ -9,6 +9,7 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tests.common import release_test_lock
 
+from ..models.data_source import DciDataSource
 from ..services import envelope as E
 from ..services.client import DCIClient
 from ..services.errors import (
@@ -73,8 +74,6 @@ class TestDCIClient(DCICase):
         self.assertFalse(logged, "the client writes the message log through its sink only")
 
     def test_data_source_factory_is_what_services_and_jobs_use(self):
-        from odoo.addons.spp_dci_client.models.data_source import DciDataSource  # noqa: PLC0415
-
         with patch.object(DciDataSource, "_dci_client", autospec=True,
                           side_effect=DciDataSource._dci_client) as factory:
             self.data_source.get_access_token()
