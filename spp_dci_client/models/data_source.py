@@ -571,7 +571,7 @@ class DciDataSource(models.Model):
                 return self.env._("no answer within %(seconds)s s: the server accepted the connection, then sent "
                                   "nothing (the timeout)", seconds=self.timeout)
             return self.env._("no connection within %(seconds)s s (the timeout)", seconds=self.timeout)
-        if error.response_status and not getattr(error, "from_registry", True):
+        if _answered_by_another_server(error):
             return self.env._("HTTP %s, from a server that is not a DCI registry (its answer is no DCI message)",
                               error.response_status)
         return str(error)
@@ -585,6 +585,8 @@ class DciDataSource(models.Model):
             return ["timeout", url_field]
         if isinstance(error, DCIConnectionError):
             return [url_field, "verify_ssl"]
+        if _answered_by_another_server(error):
+            return [url_field] if step.name == STEP_TOKEN else ["base_url", "search_endpoint"]
         if step.name == STEP_TOKEN:
             return ["oauth2_client_id", "oauth2_client_secret", "oauth2_scope", "oauth2_token_url"]
         if step.name == STEP_SIGNATURE:
@@ -598,3 +600,8 @@ class DciDataSource(models.Model):
         if step.name == STEP_SEARCH or isinstance(error, DCIProtocolError):
             return ["base_url", "search_endpoint"]
         return ["registry_type"]
+
+
+def _answered_by_another_server(error):
+    """An HTTP error whose body is no JSON: a web server's own page (a 404 of Odoo, a proxy's 502), no registry."""
+    return bool(error.response_status) and not getattr(error, "from_registry", True)

@@ -228,12 +228,14 @@ class TestConnection(DCICase):
         self.assertNotIn("credentials", params["message"])
 
     def test_a_web_page_is_not_reported_as_the_registry_speaking(self):
-        with web_page_server(404) as url:
-            source = self.make_data_source(code="web_page", base_url=url, auth_type="none")
-            params = self.notify(source)
-        self.assertIn("HTTP 404, from a server that is not a DCI registry", params["message"])
-        self.assertNotIn("err.request.not_found", params["message"])
-        self.assertIn("Check: Base URL, Search Endpoint", params["message"])
+        for status, code in ((404, "err.request.not_found"), (401, "err.request.unauthorized")):
+            with self.subTest(status=status), web_page_server(status) as url:
+                source = self.make_data_source(code=f"web_page_{status}", base_url=url, auth_type="none")
+                params = self.notify(source)
+                self.assertIn(f"HTTP {status}, from a server that is not a DCI registry", params["message"])
+                self.assertNotIn(code, params["message"])
+                self.assertNotIn("credentials", params["message"])
+                self.assertIn("Check: Base URL, Search Endpoint.", params["message"])
 
     def test_timeout_says_what_was_awaited_and_how_long(self):
         self.sim.faults.add("latency", seconds=3)
