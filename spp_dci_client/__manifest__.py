@@ -25,6 +25,8 @@
         "web.assets_backend": [
             "spp_dci_client/static/src/bulk_progress/*.js",
             "spp_dci_client/static/src/test_connection/*.scss",
+            "spp_dci_client/static/src/test_connection/*.js",
         ],
+        "web.assets_tests": ["spp_dci_client/static/tests/tours/*.js"],
     },
 }
