@@ -23,5 +23,6 @@
     ],
     "assets": {
         "web.assets_backend": ["spp_dci_client/static/src/bulk_progress/*.js"],
+        "web.assets_tests": ["spp_dci_client/static/tests/tours/*.js"],
     },
 }
