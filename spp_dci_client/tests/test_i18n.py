@@ -75,7 +75,8 @@ class TestTranslatedTestConnection(SimulatorMixin, HttpCase):
     def test_english_stays_the_source(self):
         new_test_user(self.env, login="dci_en", lang="en_US", groups="base.group_user,spp_dci_client.group_dci_admin")
         _context, params = self._click_test_connection("dci_en", self.refused_source)
-        self.assertEqual(params["message"], "✘ The registry refused the credentials (HTTP 401, err.request.unauthorized).")
+        self.assertEqual(params["message"],
+                         "✘ The registry refused the credentials (HTTP 401, err.request.unauthorized).")
 
     def test_french_tour(self):
         """The data source form in headless Chromium: French labels, button and notification."""
