@@ -4,6 +4,7 @@ import ast
 import importlib.util
 from pathlib import Path
 
+import lxml.html
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -27,6 +28,8 @@ def test_readme_is_generated_from_fragments(addon_dir):
     assert (addon_dir / "README.rst").read_text(encoding="utf-8") == text, "run make readme"
     index = addon_dir / "static" / "description" / "index.html"
     assert index.read_text(encoding="utf-8") == gen_readme.index_html(text), "run make readme"
+    # Odoo's Apps form reads the file this way (ir.module.module._get_desc); an XML declaration breaks it.
+    assert lxml.html.document_fromstring(index.read_bytes().decode()).findtext(".//title") == text.split("\n")[1]
 
 
 @pytest.mark.parametrize("addon_dir", ADDON_DIRS, ids=lambda path: path.name)

@@ -36,8 +36,10 @@ LICENSE_URLS = {
     "AGPL-3": "http://www.gnu.org/licenses/agpl-3.0-standalone.html",
 }
 # As pypa/readme_renderer and OCA render READMEs: no file insertion, no raw
-# HTML, and a warning is an error.
+# HTML, and a warning is an error. No XML declaration: Odoo parses the file
+# as a decoded string, which lxml refuses with one.
 RST_TO_HTML = {
+    "xml_declaration": False,
     "file_insertion_enabled": False,
     "raw_enabled": False,
     "halt_level": 2,
