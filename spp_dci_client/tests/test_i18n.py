@@ -3,7 +3,7 @@
 The user's language comes from their preferences, through the session, as
 in the browser: the step texts (env._ in the model), a service's error
 (LazyTranslate in services/) and the form itself (the tour) all come out in
-French, and in Spanish for a Spanish user.
+French, and in Spanish for a user in Peru (es_PE reads es.po).
 """
 
 from odoo.tests import HttpCase, new_test_user, tagged
@@ -16,16 +16,16 @@ class TestTranslatedTestConnection(SimulatorMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        for lang in ("fr_FR", "es_ES"):
+        for lang in ("fr_FR", "es_PE"):
             cls.env["res.lang"]._activate_lang(lang)
         cls.env["ir.module.module"].search([("name", "=", "spp_dci_client")])._update_translations(
-            ["fr_FR", "es_ES"], overwrite=True)
+            ["fr_FR", "es_PE"], overwrite=True)
         cls.start_simulator()
         cls.signing_key = cls.make_signing_key()
         cls.data_source = cls.make_data_source(name="État civil simulé")
         cls.refused_source = cls.make_data_source(name="Mauvais secret", code="test_crvs_refused",
                                                   oauth2_client_secret=CLIENT_SECRET + "-wrong")
-        for login, lang in (("dci_fr", "fr_FR"), ("dci_es", "es_ES")):
+        for login, lang in (("dci_fr", "fr_FR"), ("dci_es", "es_PE")):
             new_test_user(cls.env, login=login, lang=lang, groups="base.group_user,spp_dci_client.group_dci_admin")
 
     def _click_test_connection(self, login, data_source):
@@ -62,9 +62,9 @@ class TestTranslatedTestConnection(SimulatorMixin, HttpCase):
         self.assertEqual(self.refused_source.last_error, expected)
         self.assertEqual(self.refused_source.state, "error")
 
-    def test_result_and_error_in_spanish(self):
+    def test_result_and_error_in_peruvian_spanish(self):
         context, params = self._click_test_connection("dci_es", self.data_source)
-        self.assertEqual(context["lang"], "es_ES")
+        self.assertEqual(context["lang"], "es_PE")
         self.assertEqual(params["title"], "La conexión con État civil simulé funciona")
         self.assertIn("✔ Sobre de la respuesta: un mensaje on-search válido.", params["message"])
 
