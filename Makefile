@@ -1,6 +1,6 @@
 SHELL := /bin/bash
 
-.PHONY: demo test bench lint
+.PHONY: demo test bench lint pot readme
 
 demo:
 	@bash tools/demo.sh
@@ -10,6 +10,12 @@ test:
 
 bench:
 	@bash tools/bench.sh
+
+pot:
+	@bash tools/pot.sh
+
+readme:
+	@.venv/bin/python tools/gen_readme.py
 
 lint:
 	@.venv/bin/pre-commit run --all-files

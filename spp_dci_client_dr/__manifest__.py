@@ -6,6 +6,8 @@
     "license": "LGPL-3",
     "author": "OpenSPP DCI Client contributors",
     "website": "https://github.com/openspp/openspp-dci-client",
+    "development_status": "Beta",
+    "maintainers": ["openspp"],
     "depends": ["spp_dci_client"],
     "data": [
         "security/ir.model.access.csv",

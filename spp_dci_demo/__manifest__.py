@@ -7,6 +7,8 @@
     "license": "LGPL-3",
     "author": "OpenSPP DCI Client contributors",
     "website": "https://github.com/openspp/openspp-dci-client",
+    "development_status": "Alpha",
+    "maintainers": ["openspp"],
     "depends": ["spp_dci_client_crvs", "spp_dci_client_ibr", "spp_dci_client_dr"],
     "data": [
         "security/security.xml",
