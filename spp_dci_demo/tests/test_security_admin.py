@@ -9,6 +9,8 @@ import inspect
 import json
 import threading
 
+from dci_simulator import simulator_private_key
+
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.models import BaseModel
 from odoo.tests import new_test_user, tagged
@@ -16,7 +18,6 @@ from odoo.tests import new_test_user, tagged
 from odoo.addons.spp_dci_client.services.errors import DCIConfigurationError, DCISignatureError
 from odoo.addons.spp_dci_client.services.keys import JWKSKeys
 from odoo.addons.spp_dci_client.services.signing import public_jwk, public_key_to_pem
-from odoo.addons.spp_dci_client.simulator import simulator_private_key
 
 from .. import simulator_mount
 from .test_enrollment import DemoCase
