@@ -8,6 +8,7 @@
     "author": "OpenSPP DCI Client contributors",
     "website": "https://github.com/openspp/openspp-dci-client",
     "depends": ["spp_dci_client_crvs", "spp_dci_client_ibr", "spp_dci_client_dr"],
+    "external_dependencies": {"python": ["dci_simulator"]},
     "data": [
         "security/security.xml",
         "security/ir.model.access.csv",
