@@ -72,12 +72,12 @@ class TestSimulatorController(HttpCase):
                 jwks = self.url_open(self.url(role, C.PATH_JWKS)).json()["keys"]
                 registry_key = public_key_from_jwk(jwks[0])
                 verified = check_registry_signature(POLICY_REQUIRE, get_profile(profile), answer,
-                                                    response.headers.get("signature"), lambda kid: registry_key)
+                                                    response.headers.get("signature"), lambda _kid, key=registry_key: key)
                 self.assertTrue(verified.kid)
                 tampered = dict(answer, message=dict(answer["message"], correlation_id="changed"))
                 with self.assertRaises(DCISignatureError):
                     check_registry_signature(POLICY_REQUIRE, get_profile(profile), tampered,
-                                             response.headers.get("signature"), lambda kid: registry_key)
+                                             response.headers.get("signature"), lambda _kid, key=registry_key: key)
 
     def test_refusals_come_back_as_the_simulator_answers_them(self):
         search = self.url("crvs", C.PATH_SYNC_SEARCH)
