@@ -7,6 +7,7 @@ client holds a cursor (its token lock) while it calls, and every request
 here shares the test's one cursor; `make demo` runs it at start.
 """
 
+import functools
 import json
 
 from odoo.tests import HttpCase, tagged
@@ -70,14 +71,14 @@ class TestSimulatorController(HttpCase):
                 record = answer["message"]["search_response"][0]["data"]["reg_records"][0]
                 self.assertEqual(record["name"]["given_name"], "Maria")
                 jwks = self.url_open(self.url(role, C.PATH_JWKS)).json()["keys"]
-                registry_key = public_key_from_jwk(jwks[0])
+                resolve = functools.partial(lambda key, _kid: key, public_key_from_jwk(jwks[0]))
                 verified = check_registry_signature(POLICY_REQUIRE, get_profile(profile), answer,
-                                                    response.headers.get("signature"), lambda _kid, key=registry_key: key)
+                                                    response.headers.get("signature"), resolve)
                 self.assertTrue(verified.kid)
                 tampered = dict(answer, message=dict(answer["message"], correlation_id="changed"))
                 with self.assertRaises(DCISignatureError):
                     check_registry_signature(POLICY_REQUIRE, get_profile(profile), tampered,
-                                             response.headers.get("signature"), lambda _kid, key=registry_key: key)
+                                             response.headers.get("signature"), resolve)
 
     def test_refusals_come_back_as_the_simulator_answers_them(self):
         search = self.url("crvs", C.PATH_SYNC_SEARCH)
