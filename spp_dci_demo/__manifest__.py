@@ -10,6 +10,7 @@
     "development_status": "Alpha",
     "maintainers": ["openspp"],
     "depends": ["spp_dci_client_crvs", "spp_dci_client_ibr", "spp_dci_client_dr"],
+    "external_dependencies": {"python": ["dci_simulator"]},
     "data": [
         "security/security.xml",
         "security/ir.model.access.csv",

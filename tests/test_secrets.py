@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from dci_simulator import SimulatedRegistry, simulator_private_key
 
 from odoo.addons.spp_dci_client.services import secrets
 from odoo.addons.spp_dci_client.services.config import OAuth2Settings
 from odoo.addons.spp_dci_client.services.errors import DCIConfigurationError
 from odoo.addons.spp_dci_client.services.oauth import Token
 from odoo.addons.spp_dci_client.services.signing import public_jwk
-from odoo.addons.spp_dci_client.simulator import SimulatedRegistry, simulator_private_key
 
 REPO = Path(__file__).resolve().parent.parent
 ODOO_SRC = os.environ.get("ODOO_SRC", "/opt/odoo")
@@ -97,7 +97,7 @@ def test_reprs_hold_no_secret():
 
 def simulator_kid_in_new_process():
     code = ("import odoo.addons, sys; [odoo.addons.__path__.append(path) for path in sys.argv[1:]]; "
-            "from odoo.addons.spp_dci_client.simulator import SimulatedRegistry; "
+            "from dci_simulator import SimulatedRegistry; "
             "from odoo.addons.spp_dci_client.services.signing import public_jwk; "
             "print(public_jwk(SimulatedRegistry().signer.private_key.public_key())['kid'])")
     env = dict(os.environ, PYTHONPATH=ODOO_SRC)

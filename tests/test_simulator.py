@@ -6,6 +6,8 @@ import threading
 
 import httpx
 import pytest
+from dci_simulator import KeyFiles, Population, SimulatedRegistry, SimulatorServer
+from dci_simulator.registry import PEER_OPENG2P, PEER_OPENSPP, PEER_PROFILES, PEER_SPEC
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -21,9 +23,6 @@ from odoo.addons.spp_dci_client.services.signing import (
     public_key_to_pem,
 )
 from odoo.addons.spp_dci_client.services.verification import check_registry_signature
-from odoo.addons.spp_dci_client.simulator import Population, SimulatedRegistry, SimulatorServer
-from odoo.addons.spp_dci_client.simulator.registry import PEER_OPENG2P, PEER_OPENSPP, PEER_PROFILES, PEER_SPEC
-from odoo.addons.spp_dci_client.simulator.server import KeyFiles
 from odoo.addons.spp_dci_client.tests.spec import request_errors, response_errors, schema_errors
 
 CLIENT = ("client-1", "secret-1")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+from dci_simulator import Population
 
 import odoo
 
@@ -22,7 +23,6 @@ from odoo.addons.spp_dci_client.services import constants as C
 from odoo.addons.spp_dci_client.services import envelope as E
 from odoo.addons.spp_dci_client.services.client import DCIClient
 from odoo.addons.spp_dci_client.services.signing import get_profile
-from odoo.addons.spp_dci_client.simulator import Population
 from odoo.addons.spp_dci_client_crvs.services.crvs_service import CRVSService
 
 URL = os.environ["BENCH_SIMULATOR_URL"]
@@ -32,7 +32,6 @@ BULK = 10000
 BULK_ITEMS = int(os.environ.get("BENCH_BULK_ITEMS", "1000000"))
 BULK_POPULATION = 100000
 LATENCY_ITEMS = int(os.environ.get("BENCH_LATENCY_ITEMS", "100000"))
-TOOLS = Path(os.environ["BENCH_TOOLS"])
 RUN_DEADLINE = 3600
 
 
@@ -191,7 +190,7 @@ def profile_summary(client, n=500):
 
 def start_simulator(*arguments):
     port = free_port()
-    process = subprocess.Popen([sys.executable, str(TOOLS / "dci_simulator.py"), "--port", str(port),  # noqa: S603
+    process = subprocess.Popen([sys.executable, "-m", "dci_simulator", "--port", str(port),  # noqa: S603
                                 "--client-key", os.environ["BENCH_CLIENT_KEY_FILE"], *arguments],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

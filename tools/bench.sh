@@ -15,11 +15,11 @@ odoo_bin -d "$DB" -i spp_dci_client_crvs --stop-after-init --without-demo --log-
 SIM_PORT=$(free_port)
 CLIENT_KEY_FILE="$LOCAL/bench-client-key.pem"
 rm -f "$CLIENT_KEY_FILE"
-"$VENV/bin/python" "$REPO/tools/dci_simulator.py" --port "$SIM_PORT" --size 10100 \
+"$VENV/bin/dci-simulator" --port "$SIM_PORT" --size 10100 \
     --client bench:bench-secret --client-key "$CLIENT_KEY_FILE" --require-signature \
     > "$LOCAL/bench-simulator.log" 2>&1 &
 SIM_PID=$!
 trap 'kill $SIM_PID 2>/dev/null' EXIT
-BENCH_TOOLS="$REPO/tools" BENCH_SIMULATOR_URL="http://127.0.0.1:$SIM_PORT" BENCH_CLIENT_KEY_FILE="$CLIENT_KEY_FILE" \
+BENCH_SIMULATOR_URL="http://127.0.0.1:$SIM_PORT" BENCH_CLIENT_KEY_FILE="$CLIENT_KEY_FILE" \
     odoo_bin shell -d "$DB" --no-http --log-level warn \
     < "$REPO/tools/bench.py"

@@ -49,7 +49,8 @@ register_odoo_source() {
 # The virtual environment is rebuilt only when a requirements file (or ODOO_SRC) changes.
 ensure_venv() {
     local stamp="$VENV/.requirements.sha256" want
-    want=$( (echo "$ODOO_SRC"; cat "$ODOO_SRC/requirements.txt" "$REPO/requirements.txt" \
+    # The checkout is part of the stamp: test-requirements.txt installs its dci-simulator/ in editable mode.
+    want=$( (echo "$ODOO_SRC"; echo "$REPO"; cat "$ODOO_SRC/requirements.txt" "$REPO/requirements.txt" \
         "$REPO/test-requirements.txt" "$REPO/build-constraints.txt") | sha256sum | cut -d' ' -f1)
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
         return
@@ -59,9 +60,10 @@ ensure_venv() {
     register_odoo_source
     # python-ldap needs LDAP headers and only serves auth_ldap, which we do not use.
     grep -iv '^python-ldap' "$ODOO_SRC/requirements.txt" > "$VENV/odoo-requirements.txt"
-    if ! PIP_CONSTRAINT="$REPO/build-constraints.txt" "$VENV/bin/pip" install --quiet \
+    # From the checkout: pip reads the relative paths of requirement files from the current directory.
+    if ! (cd "$REPO" && PIP_CONSTRAINT="$REPO/build-constraints.txt" "$VENV/bin/pip" install --quiet \
         --disable-pip-version-check -r "$VENV/odoo-requirements.txt" \
-        -r "$REPO/requirements.txt" -r "$REPO/test-requirements.txt" > "$VENV/pip.log" 2>&1; then
+        -r "$REPO/requirements.txt" -r "$REPO/test-requirements.txt") > "$VENV/pip.log" 2>&1; then
         tail -40 "$VENV/pip.log" >&2
         die "installing the Python dependencies failed (full log: $VENV/pip.log)"
     fi

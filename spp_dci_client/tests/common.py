@@ -4,10 +4,11 @@ import contextlib
 import functools
 import socket
 
+from dci_simulator import Population, SimulatedRegistry, SimulatorServer
+
 from odoo.tests import HttpCase, TransactionCase
 
 from ..services.signing import load_public_key
-from ..simulator import Population, SimulatedRegistry, SimulatorServer
 from .spec import request_errors
 
 CLIENT_ID = "openspp-test"

@@ -1,11 +1,12 @@
 import json
 
+from dci_simulator import simulator_private_key
+
 from odoo.tests import tagged
 
 from ..services import envelope as E
 from ..services.client import DCIClient
 from ..services.signing import Signer, get_profile, public_jwk
-from ..simulator.registry import simulator_private_key
 from .common import CallbackCase
 
 

@@ -11,13 +11,14 @@ import sys
 import time
 from pathlib import Path
 
+from dci_simulator import Population, SimulatedRegistry, SimulatorServer
+
 import odoo
 from odoo import SUPERUSER_ID, api, sql_db
 from odoo.tests import BaseCase, tagged
 from odoo.tools import config
 
 from odoo.addons.spp_dci_client.services.signing import load_public_key
-from odoo.addons.spp_dci_client.simulator import Population, SimulatedRegistry, SimulatorServer
 
 from ..services.crvs_service import CRVSService
 

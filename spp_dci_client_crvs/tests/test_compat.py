@@ -1,9 +1,10 @@
 """CRVSService called as OpenSPP's documentation and OpenSPP2's callers call it, over real HTTP."""
 
+from dci_simulator import SimulatedRegistry, SimulatorServer
+
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
-from odoo.addons.spp_dci_client.simulator import SimulatedRegistry, SimulatorServer
 from odoo.addons.spp_dci_client.tests.common import CallbackCase, population
 
 from ..services.crvs_service import CRVSService

@@ -9,6 +9,14 @@ from ..services.crvs_service import CRVSService
 class TestCRVSEvents(CallbackCase):
     """Subscribe and notify round trip: the simulator calls back into this server."""
 
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # Notify events are routed by their sender id: make ours the only data source of that registry
+        # (the database may also hold the demo's, whose simulator has the same name).
+        cls.env["spp.dci.data.source"].search([
+            ("receiver_id", "=", cls.data_source.receiver_id), ("id", "!=", cls.data_source.id)]).active = False
+
     def service(self):
         service = CRVSService(self.env, data_source_code="test_crvs")
         self.addCleanup(service.close)

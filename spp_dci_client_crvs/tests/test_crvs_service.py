@@ -1,12 +1,13 @@
 from unittest.mock import patch
 
+from dci_simulator import SimulatedRegistry, SimulatorServer
+
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.addons.spp_dci_client.services import bulk
 from odoo.addons.spp_dci_client.services.errors import DCIConnectionError, DCIRejectedError
-from odoo.addons.spp_dci_client.simulator import SimulatedRegistry, SimulatorServer
 from odoo.addons.spp_dci_client.tests.common import DCICase, population
 
 from ..services.crvs_service import CRVSService

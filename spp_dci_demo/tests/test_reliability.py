@@ -18,6 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from dci_simulator import SimulatorServer
 
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
@@ -33,7 +34,6 @@ from odoo.addons.spp_dci_client.services.errors import (
     DCISignatureError,
     DCITimeoutError,
 )
-from odoo.addons.spp_dci_client.simulator import SimulatorServer
 from odoo.addons.spp_dci_client.tests.common import registrant, unanswering_url
 from odoo.addons.spp_dci_client_crvs.services.crvs_service import CRVSService
 from odoo.addons.spp_dci_client_dr.services.dr_service import DRService
