@@ -22,7 +22,8 @@ from odoo.addons.spp_dci_client.services.signing import (
     public_jwk,
     public_key_from_jwk,
 )
-from odoo.addons.spp_dci_client.services.verification import POLICY_REQUIRE, check_registry_signature
+from odoo.addons.spp_dci_client.services.constants import POLICY_REQUIRE
+from odoo.addons.spp_dci_client.services.verification import check_registry_signature
 
 from .. import simulator_mount
 
