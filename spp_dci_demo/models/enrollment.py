@@ -56,14 +56,14 @@ class DciDemoEnrollment(models.Model):
     disability_outcome = fields.Selection(OUTCOMES, string="Disability (DR)", compute="_compute_outcomes",
                                           store=True)
     birth_details_html = fields.Html(string="Birth Comparison", compute="_compute_latest_details")
-    matched_programs = fields.Char(string="Enrolled In", compute="_compute_latest_details",
+    matched_programs = fields.Char(string="Enrolled in", compute="_compute_latest_details",
                                    help="Programmes the beneficiary registry lists for this child, other than "
                                         "this one (matched on the programme's registry identifier).")
     disability_top_up = fields.Boolean(string="Disability Top-up", compute="_compute_outcomes", store=True)
-    approved_by = fields.Many2one("res.users", readonly=True, copy=False, tracking=True)
+    approved_by = fields.Many2one("res.users", string="Approved by", readonly=True, copy=False, tracking=True)
     enrolled_date = fields.Date(readonly=True, copy=False)
     reject_reason = fields.Text(string="Reason for Rejection", readonly=True, copy=False)
-    rejected_by = fields.Many2one("res.users", readonly=True, copy=False)
+    rejected_by = fields.Many2one("res.users", string="Rejected by", readonly=True, copy=False)
     rejected_date = fields.Datetime(string="Rejected on", readonly=True, copy=False)
 
     @api.depends("child_id", "program_id")

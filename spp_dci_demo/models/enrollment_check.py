@@ -47,12 +47,13 @@ def compare_birth(request, birth):
 
 
 def format_value(env, key, value):
-    """A compared value as the form shows its field: dates in the user's format, selections by label."""
+    """A compared value as the form shows its field: dates as the web client shows them (Mar 15, 2024, in the
+    user's language), selections by label."""
     if not value:
         return value
     if key == "birth_date":
         try:
-            return format_date(env, date.fromisoformat(value))
+            return format_date(env, date.fromisoformat(value), date_format="medium")
         except ValueError:
             return value
     labels = {"sex": dict(env["spp.dci.demo.enrollment"]._fields["declared_sex"]._description_selection(env)),

@@ -3,7 +3,6 @@ from datetime import date
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, HttpCase, new_test_user, tagged
-from odoo.tools.misc import format_date
 
 from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
@@ -78,7 +77,7 @@ class TestEnrollment(DemoCase):
         self.assertEqual((request.birth_outcome, request.enrolment_outcome, request.disability_outcome),
                          ("verified", "clear", "no_disability"))
         self.assertEqual(request.state, "checked")
-        self.assertIn(format_date(self.env, date(2024, 3, 15)), request.birth_details_html)
+        self.assertIn("<td>Mar 15, 2024</td>", request.birth_details_html, "dates as the date fields show them")
         self.assertNotIn("2024-03-15", request.birth_details_html)
         self.assertIn("<td>Female</td>", request.birth_details_html)
         self.assertEqual(request.child_id.dci_birth_date, date(2024, 3, 15), "a verified birth dates the child")
@@ -90,8 +89,8 @@ class TestEnrollment(DemoCase):
         request = self.checked("reyes")
         self.assertEqual(request.birth_outcome, "mismatch")
         self.assertIn("table-danger", request.birth_details_html)
-        self.assertIn(format_date(self.env, date(2023, 12, 2)), request.birth_details_html)
-        self.assertIn(format_date(self.env, date(2023, 11, 2)), request.birth_details_html)
+        self.assertIn("<td>Dec 2, 2023</td>", request.birth_details_html)
+        self.assertIn("<td>Nov 2, 2023</td>", request.birth_details_html)
         self.assertFalse(request.child_id.dci_birth_date, "a birth that does not match dates no one")
         with self.assertRaisesRegex(UserError, "not verified"):
             request.action_approve()
@@ -227,6 +226,10 @@ class TestEnrollment(DemoCase):
         self.assertEqual(request.message_ids[:1].author_id, approver.partner_id)
         with self.assertRaisesRegex(UserError, "not yet decided"):
             request.with_user(approver).action_reject()
+        other = self.requests["delacruz"]
+        other.with_user(approver).reject("<img src=x onerror=alert(1)>")
+        self.assertNotIn("<img", other.message_ids[:1].body, "the reason is posted as text, not markup")
+        self.assertIn("&lt;img", other.message_ids[:1].body)
         with self.assertRaisesRegex(UserError, "already decided"):
             request.with_user(approver).reject("again")
 

@@ -24,7 +24,7 @@ registry.category("web_tour.tours").add("spp_dci_demo_async", {
         },
         {
             content: "With its comparison, formatted like the fields",
-            trigger: ".o_dci_comparison td:contains(03/15/2024) ~ td:contains(03/15/2024)",
+            trigger: ".o_dci_comparison td:contains('Mar 15, 2024') ~ td:contains('Mar 15, 2024')",
         },
         {
             content: "Sex by its label",

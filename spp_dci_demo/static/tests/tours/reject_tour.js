@@ -23,7 +23,7 @@ registry.category("web_tour.tours").add("spp_dci_demo_reject", {
         },
         {
             content: "The dates are compared in the user's format",
-            trigger: ".o_dci_comparison tr.table-danger td:contains(12/02/2023)",
+            trigger: ".o_dci_comparison tr.table-danger td:contains('Dec 2, 2023')",
         },
         {
             content: "Reject",
