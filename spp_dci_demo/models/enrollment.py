@@ -37,9 +37,9 @@ class DciDemoEnrollment(models.Model):
     program_id = fields.Many2one("spp.dci.demo.program", string="Programme", required=True, tracking=True,
                                  default=lambda self: self.env.ref("spp_dci_demo.program_child_benefit",
                                                                    raise_if_not_found=False))
-    household_id = fields.Many2one("res.partner", string="Household", tracking=True,
+    household_id = fields.Many2one("res.partner", tracking=True,
                                    domain=[("is_company", "=", True), ("child_ids", "!=", False)])
-    child_id = fields.Many2one("res.partner", string="Child", required=True, tracking=True)
+    child_id = fields.Many2one("res.partner", required=True, tracking=True)
     declared_name = fields.Char(string="Name (declared)", required=True, tracking=True)
     declared_birth_date = fields.Date(string="Date of Birth (declared)", required=True, tracking=True)
     declared_sex = fields.Selection([("female", "Female"), ("male", "Male")], string="Sex (declared)",

@@ -207,7 +207,7 @@ class TestEnrollment(DemoCase):
         request = self.checked("reyes")
         approver = new_test_user(self.env, "rejecter", groups="base.group_user,spp_dci_demo.group_enrollment_approver")
         action = request.with_user(approver).action_reject()
-        wizard = self.env[action["res_model"]].with_user(approver).with_context(action["context"]).create(
+        wizard = self.env[action["res_model"]].with_user(approver).with_context(**action["context"]).create(
             {"reason": "   "})
         self.assertEqual(wizard.request_ids, request)
         with self.assertRaisesRegex(UserError, "why"):
