@@ -1,4 +1,5 @@
 SHELL := /bin/bash
+VENV ?= .venv
 
 .PHONY: demo test bench lint pot readme
 
@@ -15,7 +16,7 @@ pot:
 	@bash tools/pot.sh
 
 readme:
-	@.venv/bin/python tools/gen_readme.py
+	@$(VENV)/bin/python tools/gen_readme.py
 
 lint:
-	@.venv/bin/pre-commit run --all-files
+	@$(VENV)/bin/pre-commit run --all-files

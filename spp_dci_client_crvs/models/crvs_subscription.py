@@ -20,14 +20,16 @@ class DciCrvsSubscription(models.Model):
     _order = "id desc"
     _rec_name = "event_type"
 
-    data_source_id = fields.Many2one("spp.dci.data.source", required=True, ondelete="cascade", readonly=True)
+    data_source_id = fields.Many2one("spp.dci.data.source", string="Registry", required=True, ondelete="cascade",
+                                     readonly=True)
     event_type = fields.Selection(EVENT_TYPES, required=True, readonly=True)
     transaction_id = fields.Char(readonly=True, index=True)
     code = fields.Char(string="Subscription Code", readonly=True, index=True,
                        help="The registry's code for this subscription, once it has confirmed it.")
     state = fields.Selection([("requested", "Requested"), ("active", "Active"), ("cancelled", "Cancelled"),
-                              ("failed", "Failed")], default="requested", required=True, readonly=True)
-    confirmed_date = fields.Datetime(readonly=True)
+                              ("failed", "Failed")], string="Status", default="requested", required=True,
+                             readonly=True)
+    confirmed_date = fields.Datetime(string="Confirmed on", readonly=True)
     event_ids = fields.One2many("spp.dci.crvs.event", "subscription_id", string="Events")
 
     def _refresh_from_callbacks(self, results=None):

@@ -1,4 +1,5 @@
-from odoo.tests import tagged
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
 
 from odoo.addons.spp_dci_client.tests.common import CallbackCase, registrant
 
@@ -53,3 +54,35 @@ class TestCRVSEvents(CallbackCase):
         event = self.env["spp.dci.crvs.event"].search([], limit=1)
         self.assertEqual((event.event_type, event.state, str(event.event_date)),
                          ("live_birth", "unmatched", person.birth_date.isoformat()))
+
+
+@tagged("post_install", "-at_install")
+class TestSubscribeWizard(CallbackCase):
+    """Subscribing from the UI: the wizard calls the service, the registry confirms by callback."""
+
+    def test_subscribe_then_unsubscribe(self):
+        admin = new_test_user(self.env, "crvs_admin", groups="base.group_user,spp_dci_client.group_dci_admin")
+        wizards = self.env["spp.dci.crvs.subscribe"].with_user(admin)
+        self.assertEqual(wizards.create({"event_type": "death"}).data_source_id.registry_type,
+                         "ns:org:RegistryType:Civil", "a civil registry is preselected")
+        wizard = wizards.create({"event_type": "death", "data_source_id": self.data_source.id})
+        with self.allow_requests(all_requests=True):
+            action = wizard.action_subscribe()
+        self.assertIn("confirmed the subscription to Death events", action["params"]["message"])
+        subscription = self.env["spp.dci.crvs.subscription"].search([("data_source_id", "=", self.data_source.id)])
+        self.assertEqual((subscription.event_type, subscription.state), ("death", "active"))
+        self.assertIn(subscription.code, self.sim.subscriptions)
+        subscription.with_user(admin).action_unsubscribe()
+        self.assertEqual(subscription.state, "cancelled")
+        self.assertNotIn(subscription.code, self.sim.subscriptions)
+
+    def test_only_an_administrator_subscribes(self):
+        before = dict(self.sim.subscriptions)
+        user = new_test_user(self.env, "crvs_user", groups="base.group_user,spp_dci_client.group_dci_user")
+        with self.assertRaises(AccessError):
+            self.env["spp.dci.crvs.subscribe"].with_user(user).create({"event_type": "death"})
+        wizard = self.env["spp.dci.crvs.subscribe"].create({"event_type": "death"})
+        with self.assertRaises(AccessError):
+            wizard.with_user(user).action_subscribe()
+        self.assertFalse(self.env["spp.dci.crvs.subscription"].search([]))
+        self.assertEqual(self.sim.subscriptions, before, "nothing reached the registry")

@@ -25,13 +25,13 @@ class DciDisabilityStatus(models.Model):
     data_source_id = fields.Many2one("spp.dci.data.source", string="Source", required=True, ondelete="cascade",
                                      readonly=True)
     state = fields.Selection([("found", "In the registry"), ("not_found", "Not in the registry")],
-                             required=True, readonly=True)
-    last_sync = fields.Datetime(required=True, readonly=True)
+                             string="Registry Record", required=True, readonly=True)
+    last_sync = fields.Datetime(string="Last Checked", required=True, readonly=True)
     has_disability = fields.Boolean(readonly=True)
     is_pwd = fields.Boolean(string="Person with Disability", readonly=True)
     disability_types = fields.Char(readonly=True)
     disability_level = fields.Char(readonly=True)
-    registry_status = fields.Char(readonly=True)
+    registry_status = fields.Char(string="Status in the Registry", readonly=True)
     assessment_date = fields.Date(readonly=True)
     score_vision = fields.Selection(SCORES, string="Vision", readonly=True)
     score_hearing = fields.Selection(SCORES, string="Hearing", readonly=True)
@@ -39,8 +39,9 @@ class DciDisabilityStatus(models.Model):
     score_cognition = fields.Selection(SCORES, string="Cognition", readonly=True)
     score_self_care = fields.Selection(SCORES, string="Self-Care", readonly=True)
     score_communication = fields.Selection(SCORES, string="Communication", readonly=True)
-    is_stale = fields.Boolean(compute="_compute_is_stale")
-    raw_data = fields.Text(groups="spp_dci_client.group_dci_admin", readonly=True)
+    is_stale = fields.Boolean(string="Needs Refresh", compute="_compute_is_stale",
+                              help="Older than the cache time: the next check or the nightly refresh asks again.")
+    raw_data = fields.Text(string="Registry Data", groups="spp_dci_client.group_dci_admin", readonly=True)
 
     _partner_unique = models.Constraint("UNIQUE(partner_id)", "One cached disability status per registrant.")
 

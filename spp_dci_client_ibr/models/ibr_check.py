@@ -11,7 +11,7 @@ class DciIbrCheck(models.Model):
     partner_id = fields.Many2one("res.partner", string="Registrant", required=True, index=True,
                                  ondelete="cascade", readonly=True)
     data_source_id = fields.Many2one("spp.dci.data.source", required=True, ondelete="cascade", readonly=True)
-    check_date = fields.Datetime(default=fields.Datetime.now, required=True, readonly=True)
+    check_date = fields.Datetime(string="Checked on", default=fields.Datetime.now, required=True, readonly=True)
     is_duplicate = fields.Boolean(string="Enrolled Elsewhere", readonly=True)
     matched_programs = fields.Char(string="Matched Programmes", readonly=True)
     user_id = fields.Many2one("res.users", string="Checked by", readonly=True, ondelete="set null")

@@ -16,8 +16,8 @@ class DciDemoBulkVerify(models.TransientModel):
         for wizard in self:
             wizard.request_count = len(wizard.request_ids)
             wizard.summary = self.env._(
-                "%s births will be verified with the civil registry (crvs_main), in the background.",
-                wizard.request_count)
+                "The births of %s enrollment requests will be checked with the civil registry (crvs_main), "
+                "in the background.", wizard.request_count)
 
     def action_start(self):
         self.ensure_one()

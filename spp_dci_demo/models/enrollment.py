@@ -12,7 +12,8 @@ from odoo.addons.spp_dci_client_ibr.services.ibr_service import IBRService
 from .enrollment_check import KINDS, OUTCOMES, compare_birth
 
 SERVER_ONLY_FIELDS = {"state", "approved_by", "enrolled_date", "birth_outcome", "enrolment_outcome",
-                      "disability_outcome", "disability_top_up", "check_ids"}
+                      "disability_outcome", "disability_top_up", "check_ids", "reject_reason", "rejected_by",
+                      "rejected_date"}
 CHECKED_FIELDS = {"child_id", "program_id", "declared_name", "declared_birth_date", "declared_sex"}
 APPROVER_GROUP = "spp_dci_demo.group_enrollment_approver"
 
@@ -28,33 +29,42 @@ class DciDemoEnrollment(models.Model):
     """
 
     _name = "spp.dci.demo.enrollment"
+    _inherit = ["mail.thread"]
     _description = "Child Benefit Enrollment Request"
     _order = "id desc"
 
     name = fields.Char(compute="_compute_name", store=True)
-    program_id = fields.Many2one("spp.dci.demo.program", required=True,
+    program_id = fields.Many2one("spp.dci.demo.program", string="Programme", required=True, tracking=True,
                                  default=lambda self: self.env.ref("spp_dci_demo.program_child_benefit",
                                                                    raise_if_not_found=False))
-    household_id = fields.Many2one("res.partner")
-    child_id = fields.Many2one("res.partner", required=True)
-    declared_name = fields.Char(string="Name (declared)", required=True)
-    declared_birth_date = fields.Date(string="Date of Birth (declared)", required=True)
+    household_id = fields.Many2one("res.partner", tracking=True,
+                                   domain=[("is_company", "=", True), ("child_ids", "!=", False)])
+    child_id = fields.Many2one("res.partner", required=True, tracking=True)
+    declared_name = fields.Char(string="Name (declared)", required=True, tracking=True)
+    declared_birth_date = fields.Date(string="Date of Birth (declared)", required=True, tracking=True)
     declared_sex = fields.Selection([("female", "Female"), ("male", "Male")], string="Sex (declared)",
-                                    required=True)
+                                    required=True, tracking=True)
     birth_identifier = fields.Char(string="Birth Registration Number", compute="_compute_birth_identifier")
     state = fields.Selection([("draft", "Draft"), ("checked", "Checks done"), ("approved", "Approved"),
                               ("rejected", "Rejected"), ("enrolled", "Enrolled")],
-                             default="draft", required=True, readonly=True, copy=False, index=True)
+                             string="Status", default="draft", required=True, readonly=True, copy=False, index=True,
+                             tracking=True)
     check_ids = fields.One2many("spp.dci.demo.check", "request_id", string="Checks", readonly=True)
-    birth_outcome = fields.Selection(OUTCOMES, compute="_compute_outcomes", store=True)
-    enrolment_outcome = fields.Selection(OUTCOMES, string="Other Enrolments", compute="_compute_outcomes",
+    birth_outcome = fields.Selection(OUTCOMES, string="Birth (CRVS)", compute="_compute_outcomes", store=True)
+    enrolment_outcome = fields.Selection(OUTCOMES, string="Other Enrolments (IBR)", compute="_compute_outcomes",
                                          store=True)
-    disability_outcome = fields.Selection(OUTCOMES, compute="_compute_outcomes", store=True)
-    birth_details_html = fields.Html(compute="_compute_latest_details")
-    matched_programs = fields.Char(compute="_compute_latest_details")
-    disability_top_up = fields.Boolean(compute="_compute_outcomes", store=True)
-    approved_by = fields.Many2one("res.users", readonly=True, copy=False)
+    disability_outcome = fields.Selection(OUTCOMES, string="Disability (DR)", compute="_compute_outcomes",
+                                          store=True)
+    birth_details_html = fields.Html(string="Birth Comparison", compute="_compute_latest_details")
+    matched_programs = fields.Char(string="Enrolled in", compute="_compute_latest_details",
+                                   help="Programmes the beneficiary registry lists for this child, other than "
+                                        "this one (matched on the programme's registry identifier).")
+    disability_top_up = fields.Boolean(string="Disability Top-up", compute="_compute_outcomes", store=True)
+    approved_by = fields.Many2one("res.users", string="Approved by", readonly=True, copy=False, tracking=True)
     enrolled_date = fields.Date(readonly=True, copy=False)
+    reject_reason = fields.Text(string="Reason for Rejection", readonly=True, copy=False)
+    rejected_by = fields.Many2one("res.users", string="Rejected by", readonly=True, copy=False)
+    rejected_date = fields.Datetime(string="Rejected on", readonly=True, copy=False)
 
     @api.depends("child_id", "program_id")
     def _compute_name(self):
@@ -66,6 +76,19 @@ class DciDemoEnrollment(models.Model):
         for request in self:
             brn = request.child_id.dci_identifier_ids.filtered(lambda identifier: identifier.identifier_type == "BRN")
             request.birth_identifier = brn[:1].value
+
+    @api.onchange("child_id")
+    def _onchange_child_id(self):
+        """The declared name starts as the chosen child's name, and the household as the child's."""
+        if self.child_id:
+            self.declared_name = self.child_id.name
+            if self.child_id.parent_id.is_company:
+                self.household_id = self.child_id.parent_id
+
+    @api.onchange("household_id")
+    def _onchange_household_id(self):
+        if self.household_id and self.child_id and self.child_id.parent_id != self.household_id:
+            self.child_id = False
 
     def _checked_subject(self):
         """A fingerprint of everything the checks looked at: a check counts only while it still matches."""
@@ -167,9 +190,12 @@ class DciDemoEnrollment(models.Model):
         return True
 
     def _birth_outcome(self, birth):
+        """The outcome of a birth check from the registry's birth; a verified birth dates the child."""
         if birth is None:
             return "not_found", [], self.env._("The registry has no birth with this number.")
         outcome, rows = compare_birth(self, birth)
+        if outcome == "verified" and birth["birth_date"]:
+            self.child_id.sudo().dci_birth_date = birth["birth_date"]
         return outcome, rows, False
 
     def action_verify_birth_async(self):
@@ -266,8 +292,7 @@ class DciDemoEnrollment(models.Model):
         return reasons
 
     def action_approve(self):
-        if not self.env.user.has_group(APPROVER_GROUP):
-            raise AccessError(self.env._("Only a Child Benefit approver can approve enrollment requests."))
+        self._check_approver(self.env._("Only a Child Benefit approver can approve enrollment requests."))
         for request in self:
             if request.state != "checked":
                 raise UserError(self.env._("Run the checks before approving %s.", request.name))
@@ -278,10 +303,34 @@ class DciDemoEnrollment(models.Model):
             request.sudo().write({"state": "approved", "approved_by": self.env.uid})
         return True
 
-    def action_reject(self):
+    def _check_approver(self, message):
         if not self.env.user.has_group(APPROVER_GROUP):
-            raise AccessError(self.env._("Only a Child Benefit approver can reject enrollment requests."))
-        self.filtered(lambda request: request.state in ("draft", "checked")).sudo().write({"state": "rejected"})
+            raise AccessError(message)
+
+    def action_reject(self):
+        """Ask for the reason of the rejection (spp.dci.demo.reject records it)."""
+        self._check_approver(self.env._("Only a Child Benefit approver can reject enrollment requests."))
+        requests = self.filtered(lambda request: request.state in ("draft", "checked"))
+        if not requests:
+            raise UserError(self.env._("Only a request that is not yet decided can be rejected."))
+        return {"type": "ir.actions.act_window", "name": self.env._("Reject"),
+                "res_model": "spp.dci.demo.reject", "view_mode": "form", "views": [(False, "form")],
+                "target": "new", "context": {"default_request_ids": [(6, 0, requests.ids)]}}
+
+    @api.private
+    def reject(self, reason):
+        """Reject these requests for ``reason``: who and when are recorded, and the reason is posted."""
+        self._check_approver(self.env._("Only a Child Benefit approver can reject enrollment requests."))
+        reason = (reason or "").strip()
+        if not reason:
+            raise UserError(self.env._("Say why the request is rejected."))
+        decided = self.filtered(lambda request: request.state not in ("draft", "checked"))
+        if decided:
+            raise UserError(self.env._("%s is already decided.", decided[0].name))
+        self.sudo().write({"state": "rejected", "reject_reason": reason, "rejected_by": self.env.uid,
+                           "rejected_date": fields.Datetime.now()})
+        for request in self:
+            request.message_post(body=self.env._("Rejected: %s", reason))
         return True
 
     def action_enroll(self):

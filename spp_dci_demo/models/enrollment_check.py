@@ -1,13 +1,16 @@
 import json
+from datetime import date
 
 from markupsafe import Markup, escape
 
 from odoo import fields, models
+from odoo.tools.misc import format_date
 
 from odoo.addons.spp_dci_client_crvs.services.crvs_service import birth_result, first_record
 
 KINDS = [("birth", "Birth verification (CRVS)"), ("enrolment", "Other enrolments (IBR)"),
          ("disability", "Disability (DR)")]
+ASYNC_DONE = "spp_dci_demo/async_check_done"
 OUTCOMES = [
     ("verified", "Verified"),
     ("mismatch", "Does not match"),
@@ -22,7 +25,11 @@ OUTCOMES = [
 
 
 def compare_birth(request, birth):
-    """Field-by-field comparison of what was declared with the registered birth."""
+    """Field-by-field comparison of what was declared with the registered birth.
+
+    Each row holds the raw values (ISO dates, selection keys) under ``key``;
+    they are formatted for the reader when shown.
+    """
     declared = {
         "name": (request.declared_name or "").strip(),
         "birth_date": request.declared_birth_date.isoformat() if request.declared_birth_date else "",
@@ -34,9 +41,24 @@ def compare_birth(request, birth):
     env = request.env
     labels = {"name": env._("Name"), "birth_date": env._("Date of birth"), "sex": env._("Sex"),
               "vital_status": env._("Vital status")}
-    rows = [{"field": labels[name], "declared": declared[name], "registered": registered[name],
+    rows = [{"key": name, "field": labels[name], "declared": declared[name], "registered": registered[name],
              "match": declared[name].casefold() == registered[name].casefold()} for name in declared]
     return ("verified" if all(row["match"] for row in rows) else "mismatch"), rows
+
+
+def format_value(env, key, value):
+    """A compared value as the form shows its field: dates as the web client shows them (Mar 15, 2024, in the
+    user's language), selections by label."""
+    if not value:
+        return value
+    if key == "birth_date":
+        try:
+            return format_date(env, date.fromisoformat(value), date_format="medium")
+        except ValueError:
+            return value
+    labels = {"sex": dict(env["spp.dci.demo.enrollment"]._fields["declared_sex"]._description_selection(env)),
+              "vital_status": {"alive": env._("Alive"), "deceased": env._("Deceased")}}.get(key, {})
+    return labels.get(str(value).casefold(), value)
 
 
 class DciDemoCheck(models.Model):
@@ -52,15 +74,15 @@ class DciDemoCheck(models.Model):
     _order = "id desc"
 
     request_id = fields.Many2one("spp.dci.demo.enrollment", required=True, ondelete="cascade", index=True)
-    kind = fields.Selection(KINDS, required=True)
+    kind = fields.Selection(KINDS, string="Check", required=True)
     outcome = fields.Selection(OUTCOMES, required=True)
     mode = fields.Selection([("sync", "Synchronous"), ("async", "Asynchronous (callback)")], default="sync",
                             required=True)
-    transaction_id = fields.Char(index=True)
+    transaction_id = fields.Char(string="Transaction ID", index=True)
     details = fields.Text(help="JSON: the field-by-field comparison or the registry's answer.")
-    message = fields.Char()
+    message = fields.Char(string="Note")
     user_id = fields.Many2one("res.users", string="Checked by", default=lambda self: self.env.user)
-    check_date = fields.Datetime(default=fields.Datetime.now)
+    check_date = fields.Datetime(string="Checked on", default=fields.Datetime.now)
     subject = fields.Char(readonly=True, help="Fingerprint of the request's checked values when this check ran.")
     details_html = fields.Html(compute="_compute_details_html", sanitize=True)
 
@@ -72,20 +94,21 @@ class DciDemoCheck(models.Model):
                 continue
             lines = Markup("").join(
                 Markup("<tr class='%s'><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>") % (
-                    "" if row["match"] else "table-danger", escape(row["field"]), escape(row["declared"]),
-                    escape(row["registered"]), "✔" if row["match"] else "✘")
+                    "" if row["match"] else "table-danger", escape(row["field"]),
+                    escape(format_value(self.env, row.get("key"), row["declared"])),
+                    escape(format_value(self.env, row.get("key"), row["registered"])),
+                    "✔" if row["match"] else "✘")
                 for row in rows)
             check.details_html = Markup(
-                "<table class='table table-sm o_dci_comparison'><thead><tr><th>Field</th><th>Declared</th>"
-                "<th>Registered</th><th></th></tr></thead><tbody>%s</tbody></table>") % lines
+                "<table class='table table-sm o_dci_comparison'><thead><tr><th>%s</th><th>%s</th>"
+                "<th>%s</th><th></th></tr></thead><tbody>%s</tbody></table>") % (
+                self.env._("Field"), self.env._("Declared"), self.env._("Registered (civil registry)"), lines)
 
     def _complete_async_birth(self, message):
-        """Finish a pending async birth check from the on-search callback message."""
+        """Finish a pending async birth check from the on-search callback message, and tell its user."""
         for check in self.filtered(lambda check: check.outcome == "pending"):
             request = check.request_id
             birth = birth_result(first_record(message["search_response"][0]), "BRN", request.birth_identifier)
-            if birth is None:
-                check.sudo().write({"outcome": "not_found", "details": "[]"})
-            else:
-                outcome, rows = compare_birth(request, birth)
-                check.sudo().write({"outcome": outcome, "details": json.dumps(rows)})
+            outcome, rows, text = request._birth_outcome(birth)
+            check.sudo().write({"outcome": outcome, "details": json.dumps(rows), "message": text})
+            check.user_id._bus_send(ASYNC_DONE, {"model": request._name, "id": request.id})

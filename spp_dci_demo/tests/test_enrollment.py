@@ -1,11 +1,15 @@
+import json
+from datetime import date
+
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import Form, HttpCase, new_test_user, tagged
 
 from odoo.addons.queue_job.job import Job
 from odoo.addons.queue_job.tests.common import trap_jobs
 from odoo.addons.spp_dci_client.services.signing import load_public_key
 from odoo.addons.spp_dci_client.tests.common import SimulatorMixin
 
+from ..models.enrollment_check import ASYNC_DONE
 from ..simulator_mount import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 CASES = ("santos", "reyes", "delacruz", "mensah", "okafor", "bautista")
@@ -73,7 +77,10 @@ class TestEnrollment(DemoCase):
         self.assertEqual((request.birth_outcome, request.enrolment_outcome, request.disability_outcome),
                          ("verified", "clear", "no_disability"))
         self.assertEqual(request.state, "checked")
-        self.assertIn("2024-03-15", request.birth_details_html)
+        self.assertIn("<td>Mar 15, 2024</td>", request.birth_details_html, "dates as the date fields show them")
+        self.assertNotIn("2024-03-15", request.birth_details_html)
+        self.assertIn("<td>Female</td>", request.birth_details_html)
+        self.assertEqual(request.child_id.dci_birth_date, date(2024, 3, 15), "a verified birth dates the child")
         request.action_approve()
         request.action_enroll()
         self.assertEqual((request.state, request.approved_by), ("enrolled", self.env.user))
@@ -82,8 +89,9 @@ class TestEnrollment(DemoCase):
         request = self.checked("reyes")
         self.assertEqual(request.birth_outcome, "mismatch")
         self.assertIn("table-danger", request.birth_details_html)
-        self.assertIn("2023-12-02", request.birth_details_html)
-        self.assertIn("2023-11-02", request.birth_details_html)
+        self.assertIn("<td>Dec 2, 2023</td>", request.birth_details_html)
+        self.assertIn("<td>Nov 2, 2023</td>", request.birth_details_html)
+        self.assertFalse(request.child_id.dci_birth_date, "a birth that does not match dates no one")
         with self.assertRaisesRegex(UserError, "not verified"):
             request.action_approve()
 
@@ -96,7 +104,9 @@ class TestEnrollment(DemoCase):
     def test_enrolled_elsewhere(self):
         request = self.checked("mensah")
         self.assertEqual(request.enrolment_outcome, "duplicate")
-        self.assertEqual(request.matched_programs, "Child Benefit, School Feeding")
+        # The registry's own Child Benefit enrolment (PRG-CBN) is this programme's: not "elsewhere".
+        self.assertEqual(request.program_id.code, "PRG-CBN")
+        self.assertEqual(request.matched_programs, "School Feeding")
         with self.assertRaisesRegex(UserError, "Enrolled elsewhere"):
             request.action_approve()
 
@@ -108,7 +118,7 @@ class TestEnrollment(DemoCase):
     def test_deceased_child_is_a_mismatch(self):
         request = self.checked("bautista")
         self.assertEqual(request.birth_outcome, "mismatch")
-        self.assertIn("deceased", request.birth_details_html)
+        self.assertIn("<td>Deceased</td>", request.birth_details_html)
 
     def test_registry_error_is_recorded_and_blocks_approval(self):
         request = self.requests["santos"]
@@ -148,7 +158,7 @@ class TestEnrollment(DemoCase):
         action = self.env["spp.dci.demo.enrollment"].action_bulk_verify_births()
         wizard = self.env[action["res_model"]].browse(action["res_id"])
         self.assertEqual(wizard.request_count, len(CASES))
-        self.assertIn(f"{len(CASES)} births will be verified", wizard.summary)
+        self.assertIn(f"The births of {len(CASES)} enrollment requests will be checked", wizard.summary)
         with trap_jobs() as trap:
             opened = wizard.action_start()
             run = self.env["spp.dci.bulk.run"].browse(opened["res_id"])
@@ -164,6 +174,7 @@ class TestEnrollment(DemoCase):
         self.assertEqual(outcomes, {"santos": "verified", "reyes": "mismatch", "delacruz": "not_found",
                                     "mensah": "verified", "okafor": "verified", "bautista": "mismatch"})
         self.assertEqual((run.state, run.done_count, run.failed_count), ("done", len(CASES), 0))
+        self.assertEqual(run.demo_birth_summary, "3 verified, 2 did not match, 1 not registered")
 
     def test_bulk_verification_of_selected_requests_needs_an_identifier(self):
         request = self.requests["santos"]
@@ -182,9 +193,67 @@ class TestEnrollment(DemoCase):
             transaction_id = request.check_ids[:1].transaction_id
             self.env["spp.dci.transaction"]._wait_for_callbacks([transaction_id], 10)
         self.env.invalidate_all()
+        self.assertEqual(request.birth_outcome, "verified", "the callback completed the check")
+        self.assertEqual(request.check_ids[:1].mode, "async")
+        self.assertEqual(request.child_id.dci_birth_date, date(2024, 3, 15))
+        pushed = self.env["bus.bus"].sudo().search([("message", "like", ASYNC_DONE)])
+        self.assertEqual(len(pushed), 1, "the user who asked is told the answer arrived")
+        self.assertTrue(pushed.channel.endswith(f'"res.partner",{self.env.user.partner_id.id}]'), pushed.channel)
+        self.assertEqual(json.loads(pushed.message)["payload"], {"model": request._name, "id": request.id})
         request.action_refresh_async()
         self.assertEqual(request.birth_outcome, "verified")
-        self.assertEqual(request.check_ids[:1].mode, "async")
+
+    def test_reject_records_reason_who_and_when(self):
+        request = self.checked("reyes")
+        approver = new_test_user(self.env, "rejecter", groups="base.group_user,spp_dci_demo.group_enrollment_approver")
+        action = request.with_user(approver).action_reject()
+        wizard = self.env[action["res_model"]].with_user(approver).with_context(**action["context"]).create(
+            {"reason": "   "})
+        self.assertEqual(wizard.request_ids, request)
+        with self.assertRaisesRegex(UserError, "why"):
+            wizard.action_confirm()
+        self.assertEqual(request.state, "checked")
+        wizard.reason = "Declared date of birth differs from the civil registry."
+        wizard.action_confirm()
+        self.assertEqual((request.state, request.rejected_by, request.reject_reason),
+                         ("rejected", approver, "Declared date of birth differs from the civil registry."))
+        self.assertTrue(request.rejected_date)
+        self.env.cr.precommit.run()  # as the end of the request does: post the tracked changes
+        bodies = request.message_ids.mapped("body")
+        self.assertTrue(any("Declared date of birth differs" in body for body in bodies))
+        tracked = request.message_ids.tracking_value_ids.filtered(lambda value: value.field_id.name == "state")
+        self.assertEqual(tracked.mapped("new_value_char"), ["Rejected", "Checks done"])
+        self.assertEqual(request.message_ids[:1].author_id, approver.partner_id)
+        with self.assertRaisesRegex(UserError, "not yet decided"):
+            request.with_user(approver).action_reject()
+        other = self.requests["delacruz"]
+        other.with_user(approver).reject("<img src=x onerror=alert(1)>")
+        self.assertNotIn("<img", other.message_ids[:1].body, "the reason is posted as text, not markup")
+        self.assertIn("&lt;img", other.message_ids[:1].body)
+        with self.assertRaisesRegex(UserError, "already decided"):
+            request.with_user(approver).reject("again")
+
+    def test_reject_needs_an_approver(self):
+        officer = new_test_user(self.env, "officer2", groups="base.group_user,spp_dci_client.group_dci_user")
+        request = self.requests["santos"]
+        with self.assertRaises(AccessError):
+            request.with_user(officer).action_reject()
+        with self.assertRaises(AccessError):
+            request.with_user(officer).reject("no")
+        with self.assertRaises(AccessError):
+            self.env["spp.dci.demo.reject"].with_user(officer).create(
+                {"request_ids": request.ids, "reason": "no"})
+        self.assertEqual(request.state, "draft")
+
+    def test_choosing_the_child_fills_the_household_and_name(self):
+        form = Form(self.env["spp.dci.demo.enrollment"])
+        form.child_id = self.requests["okafor"].child_id
+        self.assertEqual(form.declared_name, "Samuel Okafor")
+        self.assertEqual(form.household_id, self.env.ref("spp_dci_demo.household_okafor"))
+        form.household_id = self.env.ref("spp_dci_demo.household_santos")
+        self.assertFalse(form.child_id, "a child of another household is cleared")
+        child = self.requests["okafor"].child_id.with_context(partner_display_name_hide_company=True)
+        self.assertEqual(child.display_name, "Samuel Okafor")
 
 
 @tagged("post_install", "-at_install")
@@ -203,6 +272,30 @@ class TestDemoUI(DemoCase):
         self.start_tour(f"/odoo/action-spp_dci_client.spp_dci_bulk_run_action/{run.id}",
                         "spp_dci_demo_bulk_run_done", login="admin")
         self.assertEqual(self.requests["santos"].birth_outcome, "verified")
+
+    def test_reject_tour(self):
+        self.start_tour("/odoo/child-benefit", "spp_dci_demo_reject", login="admin")
+        request = self.requests["reyes"]
+        self.assertEqual((request.state, request.rejected_by.login), ("rejected", "admin"))
+        self.assertEqual(request.reject_reason, "The declared date of birth is not the registered one.")
+
+    def test_async_result_arrives_without_reload_tour(self):
+        self.http_request_allow_all = True  # the callback comes from the simulator, without the browser's cookie
+        self.start_tour("/odoo/child-benefit", "spp_dci_demo_async", login="admin")
+        request = self.requests["santos"]
+        self.assertEqual((request.birth_outcome, request.check_ids[:1].mode), ("verified", "async"))
+
+    def test_subscription_tour(self):
+        self.http_request_allow_all = True  # the callback comes from the simulator, without the browser's cookie
+        self.start_tour("/odoo/action-spp_dci_client_crvs.spp_dci_crvs_subscription_action",
+                        "spp_dci_crvs_subscription", login="admin")
+        subscription = self.env["spp.dci.crvs.subscription"].search([])
+        self.assertEqual((subscription.event_type, subscription.data_source_id.code), ("death", "crvs_main"))
+        with self.allow_requests(all_requests=True):
+            results = self.env["spp.dci.transaction"]._wait_for_callbacks([subscription.transaction_id], 10)
+        subscription._refresh_from_callbacks(results)
+        self.assertEqual(subscription.state, "active")
+        self.assertIn(subscription.code, self.sim.subscriptions)
 
     def test_test_connection_tour(self):
         self.start_tour("/odoo/action-spp_dci_client.spp_dci_data_source_action", "spp_dci_test_connection",

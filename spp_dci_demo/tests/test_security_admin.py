@@ -58,6 +58,8 @@ REQUIRED_GROUP = {
     ("spp.dci.demo.enrollment", "action_bulk_verify_selected"): USER,
     ("spp.dci.demo.enrollment", "action_approve"): APPROVER,
     ("spp.dci.demo.enrollment", "action_reject"): APPROVER,
+    ("spp.dci.demo.reject", "action_confirm"): APPROVER,
+    ("spp.dci.crvs.subscribe", "action_subscribe"): ADMIN,
 }
 
 
@@ -292,15 +294,20 @@ class TestSecurityAdmin(DemoCase):
             "spp.dci.bulk.run": self.env["spp.dci.bulk.run"].create({
                 "name": "Someone else's run", "kind": "search", "data_source_id": self.crvs.id}).ids,
         }
+        wizard_values = {
+            "spp.dci.demo.bulk.verify": {"request_ids": self.requests["santos"].ids},
+            "spp.dci.demo.reject": {"request_ids": self.requests["santos"].ids, "reason": "Duplicate request"},
+            "spp.dci.crvs.subscribe": {"data_source_id": self.crvs.id, "event_type": "death"},
+        }
         model_args = {"get_by_code": ["crvs_main"], "get_by_registry_type": ["ns:org:RegistryType:Civil"]}
         users = [self.employee, self.officer, self.approver, self.dci_admin]
         calls = refused = leaks = 0
         for (model, method), group in REQUIRED_GROUP.items():
             model_method = getattr(type(self.env[model]), method)
             for user in users:
-                if model == "spp.dci.demo.bulk.verify":  # a wizard is its creator's own record
+                if model in wizard_values:  # a wizard is its creator's own record
                     wizards = self.env[model].with_user(user) if user.has_group(group) else self.env[model]
-                    records[model] = wizards.create({"request_ids": self.requests["santos"].ids}).ids
+                    records[model] = wizards.create(wizard_values[model]).ids
                 args = model_args.get(method, []) if getattr(model_method, "_api_model", False) else [records[model]]
                 allowed = user.has_group(group)
                 with self.subTest(model=model, method=method, user=user.login):

@@ -10,7 +10,7 @@ registry.category("web_tour.tours").add("spp_dci_demo_bulk_run", {
         },
         {
             content: "The confirmation says how many",
-            trigger: ".o_dci_bulk_summary:contains(6 births will be verified)",
+            trigger: ".o_dci_bulk_summary:contains(The births of 6 enrollment requests will be checked)",
         },
         {
             content: "Start the run",
@@ -37,6 +37,10 @@ registry.category("web_tour.tours").add("spp_dci_demo_bulk_run_done", {
         {
             content: "Every item answered",
             trigger: ".o_dci_bulk_progress .o_progress[aria-valuenow='100']",
+        },
+        {
+            content: "The outcome says what the registry said, not that every birth was verified",
+            trigger: ".o_dci_demo_birth_summary:contains(3 verified, 2 did not match, 1 not registered)",
         },
     ],
 });

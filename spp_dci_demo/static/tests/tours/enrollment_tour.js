@@ -23,7 +23,7 @@ registry.category("web_tour.tours").add("spp_dci_demo_enrollment", {
         },
         {
             content: "The comparison is shown field by field",
-            trigger: ".o_dci_comparison td:contains(2024-03-15)",
+            trigger: ".o_dci_comparison td:contains('Mar 15, 2024')",
         },
         {
             content: "Approve",
