@@ -6,7 +6,7 @@
     "license": "LGPL-3",
     "author": "OpenSPP DCI Client contributors",
     "website": "https://github.com/openspp/openspp-dci-client",
-    "depends": ["base", "web", "contacts", "queue_job"],
+    "depends": ["base", "web", "mail", "contacts", "queue_job"],
     "external_dependencies": {"python": ["httpx", "cryptography"]},
     "data": [
         "security/security.xml",
@@ -14,6 +14,8 @@
         "security/bulk_security.xml",
         "data/queue_job_data.xml",
         "views/data_source_views.xml",
+        "views/overview_views.xml",
+        "views/jwks_fetch_views.xml",
         "views/data_source_callback_views.xml",
         "views/signing_key_views.xml",
         "views/transaction_views.xml",
@@ -23,5 +25,7 @@
     ],
     "assets": {
         "web.assets_backend": ["spp_dci_client/static/src/bulk_progress/*.js"],
+        "web.assets_tests": ["spp_dci_client/static/tests/tours/*.js"],
     },
+    "application": True,
 }
