@@ -7,3 +7,4 @@ from . import test_security_admin
 from . import test_compat
 from . import test_bulk_run
 from . import test_keep_alive
+from . import test_admin_ui
