@@ -15,7 +15,7 @@
         "data/queue_job_data.xml",
         "views/data_source_views.xml",
         "views/overview_views.xml",
-        "views/jwks_fetch_views.xml",
+        "wizards/jwks_fetch_views.xml",
         "views/data_source_callback_views.xml",
         "views/signing_key_views.xml",
         "views/transaction_views.xml",

@@ -11,4 +11,3 @@ from . import bulk_run
 from . import bulk_chunk
 from . import bulk_item
 from . import data_source_stats
-from . import jwks_fetch

@@ -301,7 +301,7 @@ class DciDataSource(models.Model):
         if changed:
             body = self.env._("Changed: %s (the value is not recorded).", ", ".join(changed))
             for record in self:
-                record.sudo().message_post(body=body, author_id=self.env.user.partner_id.id)
+                record.sudo()._message_log(body=body, author_id=self.env.user.partner_id.id)
 
     def action_fetch_registry_keys(self):
         """Open the JWKS fetch for this data source, at its JWKS URL or the usual path under its base URL."""

@@ -29,10 +29,10 @@ class DciDataSource(models.Model):
                 [("data_source_id", "in", ids), ("create_date", ">=", since), ("direction", "=", "out")],
                 ["data_source_id", "state"], ["__count", "duration_ms:avg"]):
             traffic.setdefault(source.id, {})[state] = (count, latency or 0)
-        pending = dict((source.id, count) for source, count in messages._read_group(
-            [("data_source_id", "in", ids), ("state", "=", "pending")], ["data_source_id"], ["__count"]))
-        running = dict((source.id, count) for source, count in self.env["spp.dci.bulk.run"].sudo()._read_group(
-            [("data_source_id", "in", ids), ("state", "=", "running")], ["data_source_id"], ["__count"]))
+        pending = {source.id: count for source, count in messages._read_group(
+            [("data_source_id", "in", ids), ("state", "=", "pending")], ["data_source_id"], ["__count"])}
+        running = {source.id: count for source, count in self.env["spp.dci.bulk.run"].sudo()._read_group(
+            [("data_source_id", "in", ids), ("state", "=", "running")], ["data_source_id"], ["__count"])}
         for record in self:
             states = traffic.get(record.id, {})
             calls = sum(count for count, _latency in states.values())

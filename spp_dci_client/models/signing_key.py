@@ -112,7 +112,7 @@ class DciSigningKey(models.Model):
         return True
 
     def _post_event(self, body):
-        self.sudo().message_post(body=body, author_id=self.env.user.partner_id.id)
+        self.sudo()._message_log(body=body, author_id=self.env.user.partner_id.id)
 
     def _get_signer(self):
         self.ensure_one()

@@ -63,9 +63,9 @@ class DciTransaction(models.Model):
         string="Error Rate (%)", readonly=True, default=0, aggregator="avg",
         help="100 for a message that failed, 0 otherwise: its average over messages is their error rate.")
     http_status = fields.Integer(string="HTTP Status", readonly=True, aggregator=None)
-    reason_code = fields.Char(string="Reason Code", readonly=True,
+    reason_code = fields.Char(readonly=True,
                               help="The DCI reason or error code the registry gave, or ours.")
-    error_type = fields.Char(string="Error Type", readonly=True, help="The kind of failure, e.g. DCITimeoutError.")
+    error_type = fields.Char(readonly=True, help="The kind of failure, e.g. DCITimeoutError.")
     duration_ms = fields.Integer(string="Duration (ms)", readonly=True, aggregator="avg")
     user_id = fields.Many2one("res.users", string="Called by", readonly=True, ondelete="set null")
     origin = fields.Char(readonly=True, help="The record the call was made for, as model,id.")

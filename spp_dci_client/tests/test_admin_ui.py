@@ -14,8 +14,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 
 from ..models.transaction import log_row, write_log_row
 from ..services import constants as C
-from ..services import envelope as E
-from ..services.errors import DCIConnectionError, DCIError, DCIProtocolError
+from ..services.errors import DCIConnectionError, DCIProtocolError
 from ..services.jwks_fetch import JWKSDocumentError
 from .common import CLIENT_SECRET, DCICase, SimulatorMixin, unanswering_url
 
@@ -32,8 +31,7 @@ def ed25519_jwk(kid=None):
     raw = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw)}
-    thumbprint = b64url(hashlib.sha256(
-        ('{"crv":"Ed25519","kty":"OKP","x":"%s"}' % jwk["x"]).encode()).digest())
+    thumbprint = b64url(hashlib.sha256(f'{{"crv":"Ed25519","kty":"OKP","x":"{jwk["x"]}"}}'.encode()).digest())
     if kid:
         jwk["kid"] = kid
     return jwk, thumbprint, raw
@@ -59,7 +57,7 @@ class HostileJwks(http.server.ThreadingHTTPServer):
 
 
 class _HostileHandler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         body = self.server.body
         self.send_response(200)
         self.send_header("Content-Type", self.server.content_type)
@@ -85,7 +83,7 @@ class TestNewDataSourceDefaults(DCICase):
     def test_ui_defaults_to_oauth2(self):
         action = self.env.ref("spp_dci_client.spp_dci_data_source_action")
         context = json.loads(action.context.replace("'", '"'))
-        source = self.env["spp.dci.data.source"].with_context(context)
+        source = self.env["spp.dci.data.source"].with_context(**context)
         self.assertEqual(source.default_get(["auth_type"])["auth_type"], "oauth2")
 
     def test_form_marks_sender_id_required_on_the_first_tab(self):
@@ -127,10 +125,9 @@ class TestFetchRegistryKeys(DCICase):
         wizard.action_fetch()
         self.assertEqual(len(wizard.key_ids), 1)
         found = wizard.key_ids
-        expected_thumbprint = b64url(hashlib.sha256(
-            ('{"crv":"Ed25519","kty":"OKP","x":"%s"}' % b64url(
-                self.sim.signer.private_key.public_key().public_bytes(
-                    serialization.Encoding.Raw, serialization.PublicFormat.Raw))).encode()).digest())
+        x = b64url(self.sim.signer.private_key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+        expected_thumbprint = b64url(hashlib.sha256(f'{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}'.encode()).digest())
         self.assertEqual(found.thumbprint, expected_thumbprint)
         self.assertEqual(found.kid, f"crvs.simulator|{expected_thumbprint}|ed25519")
         self.assertEqual(found.key_type, "Ed25519")
@@ -396,10 +393,11 @@ class TestAdminScreens(SimulatorMixin, HttpCase):
         self.assertEqual(key.state, "active")
 
     def failing_source(self):
-        source = self.make_data_source(code="tour_failing", search_endpoint="/no/such/endpoint")
-        item = E.search_item(C.QUERY_IDTYPE_VALUE, {"type": "UIN", "value": "overview"}, reg_type=source.registry_type)
-        with self.assertRaises(DCIError):
-            source.make_request(source.search_endpoint, E.search_message(E.new_id(), [item]), action=C.ACTION_SEARCH)
+        """A data source with one failed search in its log, as the client logs a registry's 404."""
+        source = self.make_data_source(code="tour_failing")
+        write_log_row(self.env.registry, log_row(source.id, self.env.uid, {
+            "action": C.ACTION_SEARCH, "transaction_id": "overview-error", "state": "error", "duration_ms": 7,
+            "http_status": 404, "reason_code": "err.request.not_found", "error_type": "DCIRejectedError"}))
         return source
 
     def test_tour_message_log(self):
@@ -420,4 +418,5 @@ class TestAdminScreens(SimulatorMixin, HttpCase):
             "action": C.ACTION_SEARCH, "transaction_id": "overview-pending", "state": "pending"}))
         self.start_tour("/odoo/action-spp_dci_client.spp_dci_overview_action", "spp_dci_overview",
                         login="ui_dci_admin")
+
 

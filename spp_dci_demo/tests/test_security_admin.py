@@ -289,7 +289,7 @@ class TestSecurityAdmin(DemoCase):
             "spp.dci.data.source": self.crvs.ids,
             "spp.dci.signing.key": key.ids,
             "spp.dci.jwks.fetch": self.env["spp.dci.jwks.fetch"].create({
-                "data_source_id": self.crvs.id, "url": self.crvs.registry_jwks_url}).ids,
+                "data_source_id": self.crvs.id, "url": self.crvs.base_url + "/.well-known/jwks.json"}).ids,
             "res.partner": self.requests["santos"].child_id.ids,
             "spp.dci.crvs.event": [],
             "spp.dci.crvs.subscription": [],

@@ -1,8 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..models.data_source import URL_PATTERN
 from ..services.jwks_fetch import fetch_registry_keys
-from .data_source import URL_PATTERN
 
 
 class DciJwksFetch(models.TransientModel):
@@ -79,6 +79,6 @@ class DciJwksFetchKey(models.TransientModel):
     wizard_id = fields.Many2one("spp.dci.jwks.fetch", required=True, ondelete="cascade")
     selected = fields.Boolean(string="Use")
     kid = fields.Char(string="Key ID", readonly=True)
-    key_type = fields.Char(string="Key Type", readonly=True)
+    key_type = fields.Char(readonly=True)
     thumbprint = fields.Char(string="Thumbprint (RFC 7638)", readonly=True)
-    public_key_pem = fields.Text(string="Public Key", readonly=True)
+    public_key_pem = fields.Text(readonly=True)
