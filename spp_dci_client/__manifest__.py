@@ -24,7 +24,10 @@
         "views/menus.xml",
     ],
     "assets": {
-        "web.assets_backend": ["spp_dci_client/static/src/bulk_progress/*.js"],
+        "web.assets_backend": [
+            "spp_dci_client/static/src/bulk_progress/*.js",
+            "spp_dci_client/static/src/data_source_form.scss",
+        ],
         "web.assets_tests": ["spp_dci_client/static/tests/tours/*.js"],
     },
     "application": True,
