@@ -11,7 +11,7 @@ class DciDataSource(models.Model):
     Computed in three grouped queries for every data source shown, not per record.
     """
 
-    _inherit = "spp.dci.data.source"
+    _inherit = "spp.dci.data.source"  # pylint: disable=consider-merging-classes-inherited
 
     call_count = fields.Integer(string="Calls (24 h)", compute="_compute_overview_stats")
     error_count = fields.Integer(string="Errors (24 h)", compute="_compute_overview_stats")
