@@ -103,8 +103,8 @@ class DciDataSource(models.Model):
 
     signing_key_id = fields.Many2one("spp.dci.signing.key", string="Our Signing Key", ondelete="restrict",
                                      default=lambda self: self._default_signing_key(), tracking=True,
-                                     help="Our key for signing outgoing messages. New data sources take the "
-                                          "newest active key.")
+                                     help="Our key for signing outgoing messages. Data sources created in "
+                                          "the form take the newest active key.")
     signature_profile = fields.Selection(PROFILES, required=True, default=PROFILE_CAVAGE, tracking=True,
                                          help="How messages are signed and verified, in both directions: pick "
                                               "the kind of registry you connect to.")
@@ -158,6 +158,9 @@ class DciDataSource(models.Model):
 
     @api.model
     def _default_signing_key(self):
+        """The newest usable key, for sources made in the form (its action says so); code chooses its own."""
+        if not self.env.context.get("dci_form_defaults"):
+            return self.env["spp.dci.signing.key"]
         keys = self.env["spp.dci.signing.key"].search([("state", "=", "active")], order="activation_date desc, id desc")
         return keys.filtered("is_usable")[:1]
 

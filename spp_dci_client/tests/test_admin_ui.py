@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools.safe_eval import safe_eval
 
 from ..models.transaction import log_row, write_log_row
 from ..services import constants as C
@@ -71,20 +72,23 @@ class _HostileHandler(http.server.BaseHTTPRequestHandler):
 
 @tagged("post_install", "-at_install")
 class TestNewDataSourceDefaults(DCICase):
+    def form_defaults(self, names):
+        action = self.env.ref("spp_dci_client.spp_dci_data_source_action")
+        return self.env["spp.dci.data.source"].with_context(**safe_eval(action.context)).default_get(names)
+
     def test_new_source_takes_the_newest_active_key(self):
         older = self.signing_key
         newer = self.make_signing_key(name="Newer key")
-        defaults = self.env["spp.dci.data.source"].default_get(["signing_key_id", "signature_policy"])
-        self.assertEqual(defaults["signing_key_id"], newer.id)
+        self.assertEqual(self.form_defaults(["signing_key_id"])["signing_key_id"], newer.id)
         newer.action_revoke()
-        defaults = self.env["spp.dci.data.source"].default_get(["signing_key_id"])
-        self.assertEqual(defaults["signing_key_id"], older.id)
+        self.assertEqual(self.form_defaults(["signing_key_id"])["signing_key_id"], older.id)
+
+    def test_sources_made_by_code_choose_their_own_key(self):
+        self.assertFalse(self.env["spp.dci.data.source"].default_get(["signing_key_id"]).get("signing_key_id"))
+        self.assertFalse(self.make_data_source(code="code_made", signing_key_id=False).signing_key_id)
 
     def test_ui_defaults_to_oauth2(self):
-        action = self.env.ref("spp_dci_client.spp_dci_data_source_action")
-        context = json.loads(action.context.replace("'", '"'))
-        source = self.env["spp.dci.data.source"].with_context(**context)
-        self.assertEqual(source.default_get(["auth_type"])["auth_type"], "oauth2")
+        self.assertEqual(self.form_defaults(["auth_type"])["auth_type"], "oauth2")
 
     def test_form_marks_sender_id_required_on_the_first_tab(self):
         arch = self.env["spp.dci.data.source"].get_view(view_type="form")["arch"]

@@ -39,7 +39,8 @@ class DciDisabilityStatus(models.Model):
     score_cognition = fields.Selection(SCORES, string="Cognition", readonly=True)
     score_self_care = fields.Selection(SCORES, string="Self-Care", readonly=True)
     score_communication = fields.Selection(SCORES, string="Communication", readonly=True)
-    is_stale = fields.Boolean(compute="_compute_is_stale")
+    is_stale = fields.Boolean(string="Needs Refresh", compute="_compute_is_stale",
+                              help="Older than the cache lifetime: the next lookup asks the registry again.")
     raw_data = fields.Text(groups="spp_dci_client.group_dci_admin", readonly=True)
 
     _partner_unique = models.Constraint("UNIQUE(partner_id)", "One cached disability status per registrant.")
