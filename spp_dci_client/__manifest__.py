@@ -8,7 +8,7 @@
     "website": "https://github.com/openspp/openspp-dci-client",
     "development_status": "Beta",
     "maintainers": ["openspp"],
-    "depends": ["base", "web", "contacts", "queue_job"],
+    "depends": ["base", "web", "mail", "contacts", "queue_job"],
     "external_dependencies": {"python": ["httpx", "cryptography"]},
     "data": [
         "security/security.xml",
@@ -16,6 +16,8 @@
         "security/bulk_security.xml",
         "data/queue_job_data.xml",
         "views/data_source_views.xml",
+        "views/overview_views.xml",
+        "wizards/jwks_fetch_views.xml",
         "views/data_source_callback_views.xml",
         "views/signing_key_views.xml",
         "views/transaction_views.xml",
@@ -28,7 +30,9 @@
             "spp_dci_client/static/src/bulk_progress/*.js",
             "spp_dci_client/static/src/test_connection/*.scss",
             "spp_dci_client/static/src/test_connection/*.js",
+            "spp_dci_client/static/src/data_source_form.scss",
         ],
         "web.assets_tests": ["spp_dci_client/static/tests/tours/*.js"],
     },
+    "application": True,
 }

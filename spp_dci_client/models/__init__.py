@@ -10,3 +10,4 @@ from . import callback_throttle
 from . import bulk_run
 from . import bulk_chunk
 from . import bulk_item
+from . import data_source_stats

@@ -68,80 +68,106 @@ PROBE_SIGNATURE_FIELDS = {
 
 class DciDataSource(models.Model):
     _name = "spp.dci.data.source"
+    _inherit = ["mail.thread"]
     _description = "DCI Data Source"
     _order = "name, id"
 
-    name = fields.Char(required=True)
-    code = fields.Char(required=True, index=True, copy=False,
+    name = fields.Char(required=True, tracking=True, help="A name people recognise, e.g. National CRVS.")
+    code = fields.Char(required=True, index=True, copy=False, tracking=True,
                        help="Unique lookup key used by services, e.g. crvs_main. "
                             "Lowercase letters, digits and underscores.")
-    registry_type = fields.Selection(C.REGISTRY_TYPES, required=True, default=C.REGISTRY_CIVIL)
-    base_url = fields.Char(string="Base URL", required=True,
+    registry_type = fields.Selection(C.REGISTRY_TYPES, required=True, default=C.REGISTRY_CIVIL, tracking=True,
+                                     help="The kind of registry: it sets the reg_type of every query.")
+    base_url = fields.Char(string="Base URL", required=True, tracking=True,
                            help="Base URL of the registry, without a trailing slash, "
                                 "e.g. https://crvs.example.gov/api/v1")
-    active = fields.Boolean(default=True)
-    state = fields.Selection(C.DATA_SOURCE_STATES, default="draft", required=True, readonly=True, copy=False)
-    last_test_date = fields.Datetime(readonly=True, copy=False)
-    last_error = fields.Text(readonly=True, copy=False)
+    active = fields.Boolean(default=True, tracking=True)
+    state = fields.Selection(C.DATA_SOURCE_STATES, string="Status", default="draft", required=True, readonly=True,
+                             copy=False)
+    last_test_date = fields.Datetime(string="Last Tested", readonly=True, copy=False)
+    last_error = fields.Text(readonly=True, copy=False, help="What the last Test Connection found wrong.")
 
-    auth_type = fields.Selection(C.AUTH_TYPES, required=True, default=C.AUTH_NONE)
+    auth_type = fields.Selection(C.AUTH_TYPES, string="Authentication", required=True, default=C.AUTH_NONE,
+                                 tracking=True,
+                                 help="How we prove who we are to the registry. DCI registries usually issue "
+                                      "OAuth 2.0 client credentials.")
     bearer_token = fields.Char(compute="_compute_secrets", readonly=False, groups=ADMIN_GROUP,
-                               help="Write-only: the stored value is never shown.")
+                               help="The token the registry gave us. Write-only: the stored value is never shown.")
     bearer_token_stored = fields.Char(groups="base.group_system", copy=False)
     oauth2_token_url = fields.Char(string="OAuth2 Token URL",
                                    help="Full token URL; empty: the base URL followed by the auth endpoint.")
-    oauth2_client_id = fields.Char(string="OAuth2 Client ID")
+    oauth2_client_id = fields.Char(string="OAuth2 Client ID", tracking=True,
+                                   help="The client id the registry's operators registered for us.")
     oauth2_client_secret = fields.Char(compute="_compute_secrets", readonly=False, string="OAuth2 Client Secret",
-                                       groups=ADMIN_GROUP, help="Write-only: the stored value is never shown.")
+                                       groups=ADMIN_GROUP,
+                                       help="The client secret that goes with the client id. Write-only: the "
+                                            "stored value is never shown.")
     oauth2_client_secret_stored = fields.Char(groups="base.group_system", copy=False)
-    oauth2_scope = fields.Char(string="OAuth2 Scope")
+    oauth2_scope = fields.Char(string="OAuth2 Scope", help="Only if the registry asks for one; usually empty.")
     oauth2_token_style = fields.Selection(C.TOKEN_STYLES, string="Token Request Style", required=True,
-                                          default=C.STYLE_POST)
+                                          default=C.STYLE_POST, tracking=True)
     oauth2_credential_location = fields.Selection(
         C.CREDENTIAL_LOCATIONS,
         string="OAuth2 Credential Location", required=True, default="body",
         help="Query string: the client id and secret travel in the token URL, as OpenCRVS requires; "
              "URLs are often logged by proxies and servers, so use it only where the registry demands it.")
-    auth_endpoint = fields.Char(required=True, default=C.PATH_TOKEN)
+    auth_endpoint = fields.Char(string="Token Endpoint", required=True, default=C.PATH_TOKEN, tracking=True,
+                                help="Path of the token endpoint under the base URL.")
 
-    our_sender_id = fields.Char(string="Our Sender ID",
-                                help="The sender_id the registry knows this OpenSPP instance by.")
-    our_callback_uri = fields.Char(string="Our Callback URI",
+    our_sender_id = fields.Char(string="Our Sender ID", tracking=True,
+                                help="The sender_id the registry knows this OpenSPP instance by, as registered "
+                                     "with the registry's operators, e.g. openspp.example.org. Required to "
+                                     "send any request.")
+    our_callback_uri = fields.Char(string="Our Callback URI", tracking=True,
                                    help="Where the registry sends async results and notifications, "
                                         "e.g. https://openspp.example.org/dci/callback")
-    receiver_id = fields.Char(string="Registry Receiver ID",
+    receiver_id = fields.Char(string="Registry Receiver ID", tracking=True,
                               help="The receiver_id of our requests. Empty: the host name of the base URL "
                                    "(OpenSPP registries refuse requests without one).")
-    search_endpoint = fields.Char(required=True, default=C.PATH_SYNC_SEARCH)
-    subscribe_endpoint = fields.Char(required=True, default=C.PATH_SUBSCRIBE)
+    search_endpoint = fields.Char(required=True, default=C.PATH_SYNC_SEARCH, tracking=True,
+                                  help="Path of the synchronous search endpoint under the base URL.")
+    subscribe_endpoint = fields.Char(required=True, default=C.PATH_SUBSCRIBE, tracking=True,
+                                     help="Path of the subscribe endpoint under the base URL.")
 
-    signing_key_id = fields.Many2one("spp.dci.signing.key", ondelete="restrict",
-                                     help="Our key for signing outgoing messages.")
-    signature_profile = fields.Selection(C.SIGNATURE_PROFILES, required=True, default=C.PROFILE_CAVAGE,
-                                         help="How messages are signed and verified, in both directions.")
+    signing_key_id = fields.Many2one("spp.dci.signing.key", string="Our Signing Key", ondelete="restrict",
+                                     default=lambda self: self._default_signing_key(), tracking=True,
+                                     help="Our key for signing outgoing messages. Data sources created in "
+                                          "the form take the newest active key.")
+    signature_profile = fields.Selection(C.SIGNATURE_PROFILES, required=True, default=C.PROFILE_CAVAGE, tracking=True,
+                                         help="How messages are signed and verified, in both directions: pick "
+                                              "the kind of registry you connect to.")
     signature_policy = fields.Selection(C.SIGNATURE_POLICIES, string="Response Signatures", required=True,
-                                        default=C.POLICY_REQUIRE)
-    registry_public_key = fields.Text(string="Registry Public Key (PEM)")
-    registry_jwks_url = fields.Char(string="Registry JWKS URL")
-    registry_key_id = fields.Char(string="Registry Key ID",
+                                        default=C.POLICY_REQUIRE, tracking=True,
+                                        help="What to do with unsigned responses. Checking signatures needs the "
+                                             "registry's key: its JWKS URL or its PEM.")
+    registry_public_key = fields.Text(string="Registry Public Key (PEM)", tracking=True,
+                                      help="The registry's public key, -----BEGIN PUBLIC KEY----- ... Leave empty "
+                                           "to use the JWKS URL instead.")
+    registry_jwks_url = fields.Char(string="Registry JWKS URL", tracking=True,
+                                    help="Where the registry publishes its public keys, e.g. "
+                                         "https://crvs.example.gov/.well-known/jwks.json. "
+                                         "Fetch Registry Keys shows the keys found there.")
+    registry_key_id = fields.Char(string="Registry Key ID", tracking=True,
                                   help="The kid the registry signs with, when it is not the RFC 7638 thumbprint of "
                                        "the public key above: an OpenSPP registry's <sender>|<key>|<alg> or key part.")
     record_format = fields.Selection(C.RECORD_FORMATS, required=True, default="spdci",
                                      help="Shape of the registry's queries and person records.")
-    notify_record_type = fields.Char(default=DEFAULT_RECORD_TYPE, required=True)
+    notify_record_type = fields.Char(string="Notification Record Type", default=DEFAULT_RECORD_TYPE,
+                                     required=True,
+                                     help="The record type our subscriptions ask the registry to notify.")
 
-    verify_ssl = fields.Boolean(string="Verify TLS Certificates", default=True)
+    verify_ssl = fields.Boolean(string="Verify TLS Certificates", default=True, tracking=True)
     allow_plain_http = fields.Boolean(
-        string="Send credentials over plain HTTP",
+        string="Send credentials over plain HTTP", tracking=True,
         help="Off: the client secret, bearer token and access tokens go over https only, or plain http to this "
              "server's loopback. On: also over plain http to other hosts, readable by anyone on the way.")
     timeout = fields.Integer(string="Timeout (seconds)", default=30, required=True)
-    max_batch_size = fields.Integer(default=100, required=True,
+    max_batch_size = fields.Integer(string="Batch Size", default=100, required=True,
                                     help="Most search requests sent in one envelope.")
-    max_attempts = fields.Integer(default=3, required=True,
+    max_attempts = fields.Integer(string="Attempts", default=3, required=True,
                                   help="Attempts for idempotent calls on connection errors, 429 and 502-504.")
     max_response_kb = fields.Integer(string="Largest Response (KiB)", default=20480, required=True)
-    secrets_protected = fields.Boolean(compute="_compute_secrets_protected")
+    secrets_protected = fields.Boolean(string="Secrets Can Be Stored", compute="_compute_secrets_protected")
     bulk_capacity = fields.Integer(
         string="Concurrent Bulk Requests", default=4, required=True,
         help="How many bulk-run requests may be in flight to this registry at once, across every worker "
@@ -156,6 +182,14 @@ class DciDataSource(models.Model):
     _response_positive = models.Constraint("CHECK(max_response_kb > 0)", "The response limit must be positive.")
     _bulk_capacity_range = models.Constraint("CHECK(bulk_capacity BETWEEN 1 AND 1024)",
                                              "Concurrent bulk requests must be between 1 and 1024.")
+
+    @api.model
+    def _default_signing_key(self):
+        """The newest usable key, for sources made in the form (its action says so); code chooses its own."""
+        if not self.env.context.get("dci_form_defaults"):
+            return self.env["spp.dci.signing.key"]
+        keys = self.env["spp.dci.signing.key"].search([("state", "=", "active")], order="activation_date desc, id desc")
+        return keys.filtered("is_usable")[:1]
 
     @api.depends("bearer_token_stored", "oauth2_client_secret_stored")
     def _compute_secrets(self):
@@ -283,11 +317,41 @@ class DciDataSource(models.Model):
             self.check_access("write")
             target = self.sudo()
         result = super(DciDataSource, target).write(normalized)
+        self._note_secret_changes(vals)
         if CREDENTIAL_FIELDS & vals.keys():
             self.clear_oauth2_token_cache()
         if "code" in vals:
             self._sync_bulk_channel()
         return result
+
+    def _note_secret_changes(self, vals):
+        """Say in the chatter that a secret changed, naming the field only: a secret is never tracked."""
+        changed = [self._fields[name].string for name in SECRET_FIELDS
+                   if name in vals and vals[name] != secrets.MASK]
+        if changed:
+            body = self.env._("Changed: %s (the value is not recorded).", ", ".join(changed))
+            for record in self:
+                record.sudo()._message_log(body=body, author_id=self.env.user.partner_id.id)
+
+    def action_fetch_registry_keys(self):
+        """Open the JWKS fetch for this data source, at its JWKS URL or the usual path under its base URL."""
+        self.ensure_one()
+        self.check_access("write")
+        wizard = self.env["spp.dci.jwks.fetch"].create({
+            "data_source_id": self.id,
+            "url": self.registry_jwks_url or self.base_url + C.PATH_JWKS,
+        })
+        return wizard._action_reopen()
+
+    def action_use_new_signing_key(self):
+        """Generate and activate a new Ed25519 key and sign this data source's messages with it."""
+        self.ensure_one()
+        self.check_access("write")
+        key = self.env["spp.dci.signing.key"].create({"name": self.env._("%s signing key", self.name)})
+        key.action_generate()
+        key.action_activate()
+        self.signing_key_id = key
+        return True
 
     def _sync_bulk_channel(self):
         """Give each data source its queue_job channel root.dci.<code> (created, or renamed with the code)."""
@@ -338,7 +402,7 @@ class DciDataSource(models.Model):
         data_source = self.sudo().search([("code", "=", code)], limit=1).with_env(self.env)
         if not data_source:
             raise DCIConfigurationError(self.env._(
-                "No active DCI data source has the code %r. Create one under Settings > DCI > Data Sources.", code,
+                "No active DCI data source has the code %r. Create one under DCI > Data Sources.", code,
             ))
         return data_source
 

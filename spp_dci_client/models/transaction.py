@@ -6,16 +6,27 @@ from datetime import timedelta
 import psycopg2
 
 from odoo import api, fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, create_index
 
 from ..services import constants as C
 from ..services import envelope as E
 from ..services import secrets
-from ..services.errors import DCICallbackRefused, DCIError
+from ..services.errors import DCICallbackRefused, DCIError, _lt
 
 _logger = logging.getLogger(__name__)
 
 DEFAULT_RETENTION_DAYS = 90
+ACTION_LABELS = {
+    C.ACTION_SEARCH: _lt("Search"),
+    C.ACTION_ON_SEARCH: _lt("Search results"),
+    C.ACTION_SUBSCRIBE: _lt("Subscribe"),
+    C.ACTION_ON_SUBSCRIBE: _lt("Subscription answer"),
+    C.ACTION_UNSUBSCRIBE: _lt("Unsubscribe"),
+    C.ACTION_ON_UNSUBSCRIBE: _lt("Unsubscription answer"),
+    C.ACTION_NOTIFY: _lt("Event notification"),
+    C.ACTION_TXN_STATUS: _lt("Transaction status"),
+    C.ACTION_TXN_ON_STATUS: _lt("Transaction status answer"),
+}
 
 
 class DciTransaction(models.Model):
@@ -35,24 +46,42 @@ class DciTransaction(models.Model):
     data_source_id = fields.Many2one("spp.dci.data.source", index=True, ondelete="set null", readonly=True)
     direction = fields.Selection([("out", "Sent"), ("in", "Callback received")], required=True, default="out",
                                  readonly=True)
-    action = fields.Char(required=True, readonly=True)
-    transaction_id = fields.Char(index=True, readonly=True)
-    correlation_id = fields.Char(readonly=True)
-    reference_ids = fields.Text(readonly=True, help="JSON list of the request items' reference ids.")
-    item_count = fields.Integer(readonly=True)
+    action = fields.Char(string="DCI Action", required=True, readonly=True,
+                         help="The action of the DCI message header, e.g. search or on-search.")
+    action_label = fields.Char(string="Message", compute="_compute_action_label")
+    transaction_id = fields.Char(string="Transaction ID", index=True, readonly=True)
+    correlation_id = fields.Char(string="Correlation ID", readonly=True)
+    reference_ids = fields.Text(string="Reference IDs", readonly=True,
+                                help="JSON list of the request items' reference ids.")
+    item_count = fields.Integer(string="Items", readonly=True)
     state = fields.Selection([
         ("pending", "Waiting for callback"),
         ("done", "Done"),
         ("error", "Error"),
-    ], required=True, readonly=True, index=True)
-    http_status = fields.Integer(readonly=True)
-    reason_code = fields.Char(readonly=True)
-    error_type = fields.Char(readonly=True)
-    duration_ms = fields.Integer(string="Duration (ms)", readonly=True)
+    ], string="Status", required=True, readonly=True, index=True)
+    error_percent = fields.Integer(
+        string="Error Rate (%)", readonly=True, default=0, aggregator="avg",
+        help="100 for a message that failed, 0 otherwise: its average over messages is their error rate.")
+    http_status = fields.Integer(string="HTTP Status", readonly=True, aggregator=None)
+    reason_code = fields.Char(readonly=True,
+                              help="The DCI reason or error code the registry gave, or ours.")
+    error_type = fields.Char(readonly=True, help="The kind of failure, e.g. DCITimeoutError.")
+    duration_ms = fields.Integer(string="Duration (ms)", readonly=True, aggregator="avg")
     user_id = fields.Many2one("res.users", string="Called by", readonly=True, ondelete="set null")
     origin = fields.Char(readonly=True, help="The record the call was made for, as model,id.")
-    callback_date = fields.Datetime(readonly=True)
+    callback_date = fields.Datetime(string="Callback Received", readonly=True)
     result_stored = fields.Text(groups="base.group_system")
+
+    def init(self):
+        create_index(self.env.cr, "spp_dci_transaction_create_date_index", self._table, ["create_date"])
+        self.env.cr.execute(SQL("UPDATE spp_dci_transaction SET error_percent = 100 "
+                                "WHERE state = 'error' AND error_percent IS DISTINCT FROM 100"))
+
+    @api.depends("action")
+    def _compute_action_label(self):
+        for message in self:
+            label = ACTION_LABELS.get(message.action)
+            message.action_label = str(label) if label else message.action
 
     @api.model
     def _log_message(self, config, uid, values):
@@ -68,6 +97,7 @@ class DciTransaction(models.Model):
         self.ensure_one()
         self.sudo().write({
             "state": "done",
+            "error_percent": 0,
             "callback_date": fields.Datetime.now(),
             "result_stored": secrets.encrypt(json.dumps(payload)),
         })
@@ -183,8 +213,9 @@ def _callback_id(values, name):
 
 
 LOG_COLUMNS = ("data_source_id", "direction", "action", "transaction_id", "correlation_id", "reference_ids",
-               "item_count", "state", "http_status", "reason_code", "error_type", "duration_ms", "user_id", "origin")
-INTEGER_COLUMNS = {"data_source_id", "item_count", "http_status", "duration_ms", "user_id"}
+               "item_count", "state", "http_status", "reason_code", "error_type", "duration_ms", "user_id", "origin",
+               "error_percent")
+INTEGER_COLUMNS = {"data_source_id", "item_count", "http_status", "duration_ms", "user_id", "error_percent"}
 LINK_COLUMNS = ("data_source_id", "user_id")
 STATES = {"pending", "done", "error"}
 MAX_TEXT = 256
@@ -229,6 +260,7 @@ def log_row(data_source_id, uid, values):
     if row["state"] not in STATES:
         row["state"] = "error"
     row["action"] = row["action"] or "unknown"
+    row["error_percent"] = 100 if row["state"] == "error" else 0
     return row
 
 

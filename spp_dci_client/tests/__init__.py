@@ -9,3 +9,4 @@ from . import test_bulk_run
 from . import test_keep_alive
 from . import test_connection_tour
 from . import test_i18n
+from . import test_admin_ui

@@ -35,6 +35,12 @@ REQUIRED_GROUP = {
     ("spp.dci.data.source", "clear_oauth2_token_cache"): ADMIN,
     ("spp.dci.data.source", "action_generate_callback_token"): ADMIN,
     ("spp.dci.data.source", "action_revoke_callback_token"): ADMIN,
+    ("spp.dci.data.source", "action_fetch_registry_keys"): ADMIN,
+    ("spp.dci.data.source", "action_use_new_signing_key"): ADMIN,
+    ("spp.dci.data.source", "action_open_message_log"): ADMIN,
+    ("spp.dci.jwks.fetch", "action_fetch"): ADMIN,
+    ("spp.dci.jwks.fetch", "action_pin_key"): ADMIN,
+    ("spp.dci.jwks.fetch", "action_trust_url"): ADMIN,
     ("spp.dci.bulk.run", "action_cancel"): ADMIN,
     ("spp.dci.bulk.run", "action_resume"): ADMIN,
     ("spp.dci.bulk.run", "action_view_items"): ADMIN,
@@ -286,6 +292,8 @@ class TestSecurityAdmin(DemoCase):
         records = {
             "spp.dci.data.source": self.crvs.ids,
             "spp.dci.signing.key": key.ids,
+            "spp.dci.jwks.fetch": self.env["spp.dci.jwks.fetch"].create({
+                "data_source_id": self.crvs.id, "url": self.crvs.base_url + "/.well-known/jwks.json"}).ids,
             "res.partner": self.requests["santos"].child_id.ids,
             "spp.dci.crvs.event": [],
             "spp.dci.crvs.subscription": [],

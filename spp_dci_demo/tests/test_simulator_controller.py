@@ -14,6 +14,7 @@ from odoo.tests import HttpCase, tagged
 
 from odoo.addons.spp_dci_client.services import constants as C
 from odoo.addons.spp_dci_client.services import envelope as E
+from odoo.addons.spp_dci_client.services.constants import POLICY_REQUIRE
 from odoo.addons.spp_dci_client.services.errors import DCISignatureError
 from odoo.addons.spp_dci_client.services.signing import (
     Signer,
@@ -22,7 +23,6 @@ from odoo.addons.spp_dci_client.services.signing import (
     public_jwk,
     public_key_from_jwk,
 )
-from odoo.addons.spp_dci_client.services.constants import POLICY_REQUIRE
 from odoo.addons.spp_dci_client.services.verification import check_registry_signature
 
 from .. import simulator_mount
