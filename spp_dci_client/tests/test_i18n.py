@@ -45,11 +45,13 @@ class TestTranslatedTestConnection(SimulatorMixin, HttpCase):
         self.assertEqual(params["type"], "success")
         self.assertEqual(params["title"], "La connexion à État civil simulé fonctionne")
         lines = params["message"].split("\n")
-        self.assertRegex(lines[0], r"^✔ Demande de jeton : un nouveau jeton a été émis \(\d+ ms\)\.$")
-        self.assertRegex(lines[1], r"^✔ Requête de recherche : HTTP 200 en \d+ ms\.$")
-        self.assertEqual(lines[2], "✔ Enveloppe de la réponse : un message on-search valide.")
+        url = self.data_source.base_url
+        self.assertRegex(lines[0], rf"^✔ Demande de jeton : un nouveau jeton a été émis \({url}/\S+, \d+ ms\)\.$")
+        self.assertRegex(lines[1], rf"^✔ Requête de recherche : HTTP 200 \({url}/\S+, \d+ ms\)\.$")
+        self.assertRegex(lines[2], r"^✔ Enveloppe de la réponse : un message on-search valide \(\d+ ms\)\.$")
         self.assertRegex(lines[3], r"^✔ Signature de la réponse : valide \(clé .+\)\.$")
-        self.assertEqual(len(lines), 4)
+        self.assertRegex(lines[4], r"^✔ Réponse : elle répond à la recherche de test \(\d+ ms\)\.$")
+        self.assertEqual(len(lines), 5)
 
     def test_service_error_in_french(self):
         """The refusal is raised in services/transport.py, plain Python, and shown in the user's language."""
@@ -57,26 +59,30 @@ class TestTranslatedTestConnection(SimulatorMixin, HttpCase):
 
         self.assertEqual(params["type"], "danger")
         self.assertEqual(params["title"], "La connexion à Mauvais secret a échoué")
-        expected = "Le registre a refusé les identifiants (HTTP 401, err.request.unauthorized)."
-        self.assertEqual(params["message"], "✘ " + expected)
-        self.assertEqual(self.refused_source.last_error, expected)
+        self.assertRegex(params["message"],
+                         r"^✘ Demande de jeton : Le registre a refusé les identifiants \(HTTP 401, "
+                         r"err\.request\.unauthorized\)\. \(\S+/token, \d+ ms\)\. "
+                         r"À vérifier : ID client OAuth2, Secret client OAuth2, Portée OAuth2, URL du jeton OAuth2\.$")
+        self.assertEqual("✘ " + self.refused_source.last_error, params["message"])
         self.assertEqual(self.refused_source.state, "error")
 
     def test_result_and_error_in_peruvian_spanish(self):
         context, params = self._click_test_connection("dci_es", self.data_source)
         self.assertEqual(context["lang"], "es_PE")
         self.assertEqual(params["title"], "La conexión con État civil simulé funciona")
-        self.assertIn("✔ Sobre de la respuesta: un mensaje on-search válido.", params["message"])
+        self.assertRegex(params["message"], r"\n✔ Sobre de la respuesta: un mensaje on-search válido \(\d+ ms\)\.\n")
 
         _context, params = self._click_test_connection("dci_es", self.refused_source)
-        self.assertEqual(params["message"],
-                         "✘ El registro rechazó las credenciales (HTTP 401, err.request.unauthorized).")
+        self.assertRegex(params["message"],
+                         r"^✘ Solicitud de token: El registro rechazó las credenciales \(HTTP 401, "
+                         r"err\.request\.unauthorized\)\. .* Revise: ID de cliente OAuth2, ")
 
     def test_english_stays_the_source(self):
         new_test_user(self.env, login="dci_en", lang="en_US", groups="base.group_user,spp_dci_client.group_dci_admin")
         _context, params = self._click_test_connection("dci_en", self.refused_source)
-        self.assertEqual(params["message"],
-                         "✘ The registry refused the credentials (HTTP 401, err.request.unauthorized).")
+        self.assertRegex(params["message"],
+                         r"^✘ Token request: The registry refused the credentials \(HTTP 401, "
+                         r"err\.request\.unauthorized\)\. .* Check: OAuth2 Client ID, ")
 
     def test_french_tour(self):
         """The data source form in headless Chromium: French labels, button and notification."""
