@@ -374,7 +374,7 @@ class Transport:
             raise _too_large(limit, response.status_code)
         decoder = _decoder(response.headers.get("content-encoding", ""), response.status_code)
         chunks, size = [], 0
-        for raw in response.iter_raw():
+        for raw in response.stream:  # the raw bytes, as the pool hands them over
             for chunk in decoder(raw, limit - size + 1):
                 size += len(chunk)
                 if size > limit:
