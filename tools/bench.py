@@ -217,6 +217,7 @@ def start_job_server(workers, channels):
                "--addons-path", ",".join(options["addons_path"]), "--data-dir", options["data_dir"],
                "-d", env.cr.dbname, "--db-filter", f"^{env.cr.dbname}$", "--workers", str(workers),  # noqa: F821
                "--max-cron-threads", "0", "--http-interface", "127.0.0.1", "--http-port", str(free_port()),
+               "--gevent-port", str(free_port()),
                "--load", "base,web,queue_job", "--limit-time-real", "600", "--limit-time-cpu", "600",
                "--log-level", "warn"]
     for name in ("db_host", "db_port", "db_user", "db_password"):
