@@ -30,7 +30,7 @@ CLIENT_ID, CLIENT_SECRET = "bench", "bench-secret"
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "2000"))
 BULK = 10000
 BULK_ITEMS = int(os.environ.get("BENCH_BULK_ITEMS", "1000000"))
-BULK_POPULATION = 100000
+BULK_POPULATION = max(100000, BULK_ITEMS)  # every birth of the run a different person
 LATENCY_ITEMS = int(os.environ.get("BENCH_LATENCY_ITEMS", "100000"))
 RUN_DEADLINE = 3600
 
@@ -216,6 +216,7 @@ def start_job_server(workers, channels):
                "--addons-path", ",".join(options["addons_path"]), "--data-dir", options["data_dir"],
                "-d", env.cr.dbname, "--db-filter", f"^{env.cr.dbname}$", "--workers", str(workers),  # noqa: F821
                "--max-cron-threads", "0", "--http-interface", "127.0.0.1", "--http-port", str(free_port()),
+               "--gevent-port", str(free_port()),
                "--load", "base,web,queue_job", "--limit-time-real", "600", "--limit-time-cpu", "600",
                "--log-level", "warn"]
     for name in ("db_host", "db_port", "db_user", "db_password"):
@@ -272,6 +273,41 @@ def run_births(code, pairs, server=None):
     return seconds, rss
 
 
+def cpu_seconds(simulator_pid, server):
+    """CPU seconds used so far by the simulator, the job server (workers and runner), PostgreSQL's processes
+    for this database (when the server is local), and the whole machine (busy time of every core)."""
+    def used(process):
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            return 0.0
+        return times.user + times.system
+
+    backends = [process for process in psutil.process_iter(["name", "cmdline"])
+                if (process.info["name"] or "").startswith("postgres")
+                and env.cr.dbname in " ".join(process.info["cmdline"] or [])]  # noqa: F821
+    machine = psutil.cpu_times()
+    return {
+        "simulator": used(psutil.Process(simulator_pid)),
+        "job_server": sum(used(process) for process in [server, *server.children(recursive=True)]),
+        "postgres": sum(used(process) for process in backends),
+        "machine": machine.user + machine.nice + machine.system + getattr(machine, "irq", 0)
+        + getattr(machine, "softirq", 0) + getattr(machine, "steal", 0),
+    }
+
+
+def cpu_per_envelope(before, after, seconds):
+    """Milliseconds of CPU per envelope of LATENCY_ITEMS items, per process group, and the cores busy meanwhile.
+
+    PostgreSQL backends that ended during the run are not counted; the machine
+    figure includes whatever else ran on it.
+    """
+    envelopes = LATENCY_ITEMS / 100
+    figures = {name: round((after[name] - before[name]) * 1000 / envelopes, 1) for name in before if name != "machine"}
+    figures["cores_busy"] = round((after["machine"] - before["machine"]) / seconds, 2)
+    return figures
+
+
 def cycled_births(population_size, count):
     brns = [("BRN", person.brn) for person in Population(size=population_size).persons if person.brn]
     return (brns[index % len(brns)] for index in range(count))
@@ -297,19 +333,22 @@ def queue_bench():
         stop(simulator)
     simulator, url = start_simulator("--size", str(10100), "--delay", "0.05", "--client", "bench:bench-secret")
     server = psutil.Process(start_job_server(8, "root:8").pid)
-    rates = {}
+    rates, cpu = {}, {}
     try:
         for capacity in (1, 4, 8):
             code = f"bench_latency_{capacity}"
             make_source(code, base_url=f"{url}/crvs", bulk_capacity=capacity)
             run_births(code, cycled_births(10100, 200))  # a token, and the workers warm
+            before = cpu_seconds(simulator.pid, server)
             seconds, _rss = run_births(code, cycled_births(10100, LATENCY_ITEMS))
             rates[capacity] = LATENCY_ITEMS / seconds
+            cpu[capacity] = cpu_per_envelope(before, cpu_seconds(simulator.pid, server), seconds)
     finally:
         stop(server)
         stop(simulator)
     figures["latency_scaling"] = {str(capacity): {"items_per_s": round(rate), "ratio_to_linear":
-                                                  round(rate / (rates[1] * capacity), 2)}
+                                                  round(rate / (rates[1] * capacity), 2),
+                                                  "cpu_ms_per_envelope": cpu[capacity]}
                                   for capacity, rate in rates.items()}
     figures["latency_scaling_ratio_at_8"] = figures["latency_scaling"]["8"]["ratio_to_linear"]
     return figures

@@ -108,14 +108,13 @@ class DciBulkChunk(models.Model):
         return True
 
     def _write_outcomes(self, item_ids, outcomes):
-        rows = SQL(", ").join(SQL("(%s, %s, %s::jsonb, %s)", item_id, state,
-                                  None if result is None else json.dumps(result), code)
-                              for item_id, (state, result, code) in zip(item_ids, outcomes, strict=True))
+        rows = json.dumps([{"id": item_id, "state": state, "result": result, "code": code}
+                           for item_id, (state, result, code) in zip(item_ids, outcomes, strict=True)])
         self.env.cr.execute(SQL(
             """UPDATE spp_dci_bulk_item AS item
                   SET state = outcome.state, result = outcome.result, reason_code = outcome.code,
                       write_date = now() at time zone 'UTC'
-                 FROM (VALUES %s) AS outcome(id, state, result, code)
+                 FROM jsonb_to_recordset(%s::jsonb) AS outcome(id integer, state varchar, result jsonb, code varchar)
                 WHERE item.id = outcome.id AND item.state = 'pending'""", rows))
         self.env.cr.execute(SQL(
             """UPDATE spp_dci_bulk_chunk AS chunk

@@ -21,6 +21,7 @@ thumbprints; OpenSPP names keys ``<sender_id>|<key_id>|<alg>``.
 """
 
 import base64
+import functools
 import hashlib
 import json
 import math
@@ -187,7 +188,7 @@ class Signer:
         private_key = load_private_key(pem)
         return cls(private_key, public_jwk(private_key.public_key())["kid"])
 
-    @property
+    @functools.cached_property
     def algorithm(self):
         return key_algorithm(self.private_key.public_key())
 

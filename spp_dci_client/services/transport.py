@@ -14,6 +14,7 @@ Responses are limited in bytes after decompression.
 """
 
 import email.utils
+import functools
 import json
 import logging
 import random
@@ -203,11 +204,18 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
+@functools.cache
+def _ssl_context(verify):
+    """One TLS context per process and setting: loading the CA bundle costs tens of milliseconds of CPU."""
+    return httpx.create_ssl_context(verify=verify)
+
+
 class _DeadlineTransport(httpx.HTTPTransport):
     def __init__(self, verify, limits):
-        super().__init__(verify=verify, limits=limits)
+        context = _ssl_context(verify)
+        super().__init__(verify=context, limits=limits)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify),
+            ssl_context=context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
@@ -219,7 +227,13 @@ _insecure_warned = set()
 
 
 class Transport:
-    """POSTs to one registry over a single keep-alive connection pool."""
+    """POSTs to one registry over a single keep-alive connection pool.
+
+    Requests go straight to httpx's transport (the connection pool), not
+    through httpx.Client, whose cookie jar, auth and redirect machinery this
+    client has no use for (no cookies are kept, redirects are never followed)
+    and which cost about 300 us of CPU per request, more than signing it.
+    """
 
     def __init__(self, base_url, *, timeout, verify=True, max_response_bytes=20 * 1024 * 1024,
                  retry=RetryPolicy(), user_agent="spp-dci-client"):
@@ -231,19 +245,14 @@ class Transport:
             _insecure_warned.add(base_url)
             _logger.warning("DCI: TLS certificates of %s are not verified (verify_ssl is off): anyone on the "
                             "network path can read and change this traffic", registry_text(base_url, 200))
-        limits = httpx.Limits(max_connections=32, max_keepalive_connections=16)
-        self._client = httpx.Client(
-            base_url=base_url,
-            timeout=httpx.Timeout(timeout),
-            transport=_DeadlineTransport(verify, limits),
-            verify=verify,
-            limits=limits,
-            follow_redirects=False,
-            headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
-        )
+        self._base_url = httpx.URL(base_url if base_url.endswith("/") else base_url + "/")
+        self._urls = {}
+        self._headers = {"Accept": "*/*", "Accept-Encoding": "gzip, deflate", "Connection": "keep-alive",
+                         "User-Agent": user_agent}
+        self._transport = _DeadlineTransport(verify, httpx.Limits(max_connections=32, max_keepalive_connections=16))
 
     def close(self):
-        self._client.close()
+        self._transport.close()
 
     def __enter__(self):
         return self
@@ -305,14 +314,30 @@ class Transport:
         return time.monotonic() + delay < call_deadline \
             and time.monotonic() - started + delay <= policy.max_total_seconds
 
+    def _url(self, path):
+        """``path`` under the base URL, joined as httpx's base_url does, or an absolute URL as it is."""
+        url = self._urls.get(path)
+        if url is None:
+            url = httpx.URL(path)
+            if url.is_relative_url:
+                url = self._base_url.copy_with(raw_path=self._base_url.raw_path + url.raw_path.lstrip(b"/"))
+                self._urls[path] = url  # the data source's endpoints: a handful
+        return url
+
     def _send(self, path, build, deadline, method="POST"):
-        content, headers, *form = build()
+        content, extra_headers, *form = build()
         timeout = httpx.Timeout(max(0.001, min(self.timeout, deadline - time.monotonic())))
+        headers = httpx.Headers(self._headers)
+        headers.update(extra_headers)
         _deadline.moment = deadline
         try:
-            with self._client.stream(method, path, content=content, data=form[0] if form else None,
-                                     headers=headers, timeout=timeout) as response:
+            request = httpx.Request(method, self._url(path), content=content, data=form[0] if form else None,
+                                    headers=headers, extensions={"timeout": timeout.as_dict()})
+            response = self._transport.handle_request(request)
+            try:
                 return response.status_code, response.headers, self._read_bounded(response)
+            finally:
+                response.close()
         except httpx.TimeoutException as error:
             raise _connection_error(DCITimeoutError, _lt("The registry did not answer within the timeout."),
                                     retryable=isinstance(error, (httpx.ConnectTimeout, httpx.PoolTimeout)),
@@ -349,7 +374,7 @@ class Transport:
             raise _too_large(limit, response.status_code)
         decoder = _decoder(response.headers.get("content-encoding", ""), response.status_code)
         chunks, size = [], 0
-        for raw in response.iter_raw():
+        for raw in response.stream:  # the raw bytes, as the pool hands them over
             for chunk in decoder(raw, limit - size + 1):
                 size += len(chunk)
                 if size > limit:
