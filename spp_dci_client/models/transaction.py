@@ -1,13 +1,11 @@
 import json
 import logging
-import os
-import threading
 import time
 from datetime import timedelta
 
 import psycopg2
 
-from odoo import api, fields, models, sql_db
+from odoo import api, fields, models
 from odoo.tools import SQL, create_index
 
 from ..services import constants as C
@@ -36,8 +34,8 @@ class DciTransaction(models.Model):
 
     Holds ids, codes and timings only: no identifiers, names or other personal
     data in clear. The result of an async callback is kept encrypted for the
-    code that waits for it. Rows are written on a connection of their own, so
-    a failed call is logged even when the caller's transaction rolls back.
+    code that waits for it. Rows are written in their own cursor, so a failed
+    call is logged even when the caller's transaction rolls back.
     """
 
     _name = "spp.dci.transaction"
@@ -89,8 +87,8 @@ class DciTransaction(models.Model):
     def _log_message(self, config, uid, values):
         """Record one message before the caller gets its answer; never fails the caller.
 
-        The row is committed on a connection of its own, so neither the
-        caller's rollback nor a killed worker loses it.
+        The row is committed in a cursor of its own, so neither the caller's
+        rollback nor a killed worker loses it.
         """
         write_log_row(self.env.registry, log_row(config.data_source_id, uid, values))
 
@@ -223,7 +221,7 @@ STATES = {"pending", "done", "error"}
 MAX_TEXT = 256
 ATTEMPTS = 3
 LOCK_TIMEOUT = "2s"
-APPLICATION_SUFFIX = "-dci-log"
+SET_ROW_SETTINGS = "SET LOCAL lock_timeout = %s; SET LOCAL synchronous_commit = off"
 ROW_COLUMNS = (*LOG_COLUMNS, "create_uid", "write_uid")
 # column names are the constants above; values are parameters
 INSERT_ROW = (
@@ -293,77 +291,13 @@ def write_log_row(registry, row):
 
 
 def _insert(registry, row):
-    values = (*(row[name] for name in LOG_COLUMNS), row["user_id"], row["user_id"])
-    if _shares_test_transaction(registry):
-        with registry.cursor() as cr:
-            cr.execute(INSERT_ROW, values, log_exceptions=False)
-        return
-    _log_connection(registry.db_name).execute(INSERT_ROW, values)
+    """One row in a cursor of its own, committed before the call returns.
 
-
-def _shares_test_transaction(registry):
-    """Whether Odoo's test mode has the registry hand out cursors on the test's transaction.
-
-    Rows then go there, so the test sees them and rolls them back.
-    """
-    return "cursor" in vars(registry)
-
-
-class _LogConnection:
-    """This process's connection for message-log rows, in autocommit: each row is one round trip, committed.
-
-    PostgreSQL shows it as the process's application_name followed by "-dci-log".
-
-    synchronous_commit is off: the commit returns once PostgreSQL has the row
-    (a killed worker loses nothing) without waiting for the disk flush, which
+    synchronous_commit off: the commit returns once PostgreSQL has the row (a
+    killed worker loses nothing) without waiting for the disk flush, which
     would cost every call a WAL fsync; only a crash of the database server
     itself could lose the last fraction of a second of log rows.
     """
-
-    def __init__(self, dbname):
-        _name, params = sql_db.connection_info_for(dbname)
-        name = params.get("application_name") or "odoo"
-        params["application_name"] = name[:63 - len(APPLICATION_SUFFIX)] + APPLICATION_SUFFIX
-        self._connection = psycopg2.connect(**params)
-        self._connection.autocommit = True
-        self._lock = threading.Lock()
-        self.execute("SET lock_timeout = %s; SET synchronous_commit = off", (LOCK_TIMEOUT,))
-
-    @property
-    def broken(self):
-        return bool(self._connection.closed)
-
-    @property
-    def backend_pid(self):
-        return self._connection.get_backend_pid()
-
-    def execute(self, query, values):
-        with self._lock, self._connection.cursor() as cr:
-            cr.execute(query, values)
-
-    def close(self):
-        self._connection.close()
-
-
-_connections = {}
-_connections_lock = threading.Lock()
-
-
-def _log_connection(dbname):
-    """The process's log connection to ``dbname``, opened again when it broke (a restarted server, say)."""
-    with _connections_lock:
-        connection = _connections.get(dbname)
-        if connection is None or connection.broken:
-            connection = _connections[dbname] = _LogConnection(dbname)
-        return connection
-
-
-def _close_log_connections():
-    """Before a fork (Odoo's prefork workers): a child must never share its parent's connection."""
-    with _connections_lock:
-        for connection in _connections.values():
-            connection.close()
-        _connections.clear()
-
-
-os.register_at_fork(before=_close_log_connections)
+    values = (*(row[name] for name in LOG_COLUMNS), row["user_id"], row["user_id"])
+    with registry.cursor() as cr:
+        cr.execute(f"{SET_ROW_SETTINGS}; {INSERT_ROW}", (LOCK_TIMEOUT, *values), log_exceptions=False)

@@ -25,7 +25,7 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools import config as odoo_config
 
 from ..models.oauth_token import _memory
-from ..models.transaction import APPLICATION_SUFFIX, _log_connection, log_row, write_log_row
+from ..models.transaction import log_row, write_log_row
 from ..services import secrets
 from ..services.client import DCIClient
 from ..services.config import ClientConfig
@@ -306,33 +306,3 @@ class TestProcesses(SimulatorMixin, TransactionCase):
             write_log_row(self.registry, dict(row, transaction_id="locked-2"))
         holder.join()
         self.assertIn('"transaction_id": "locked-2"', logs.output[-1])
-
-    def test_log_connection_survives_its_backend_and_is_not_shared_with_a_fork(self):
-        source_id = self.commit_source("sa_log_connection")
-        row = log_row(source_id, SUPERUSER_ID, {"action": "search", "state": "done"})
-        write_log_row(self.registry, dict(row, transaction_id="before"))
-        with self.registry.cursor() as cr:  # the database ends the log connection (a restart, a failover)
-            cr.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                       "WHERE application_name = current_setting('application_name') || %s", (APPLICATION_SUFFIX,))
-            self.assertEqual(cr.rowcount, 1)
-        write_log_row(self.registry, dict(row, transaction_id="after restart"))
-        parent_backend = _log_connection(self.env.cr.dbname).backend_pid
-        reader, writer = os.pipe()
-        child = os.fork()
-        if child == 0:  # the child logs on a connection of its own, never on its parent's
-            try:
-                write_log_row(self.registry, dict(row, transaction_id="child"))
-                os.write(writer, str(_log_connection(self.env.cr.dbname).backend_pid).encode())
-            finally:
-                os._exit(0)
-        os.close(writer)
-        child_backend = int(os.read(reader, 32) or 0)
-        os.close(reader)
-        os.waitpid(child, 0)
-        with self.assertNoLogs("odoo.addons.spp_dci_client.models.transaction", logging.INFO):
-            write_log_row(self.registry, dict(row, transaction_id="parent"))
-        self.assertNotIn(child_backend, (0, parent_backend))
-        with self.registry.cursor() as cr:
-            cr.execute("SELECT transaction_id FROM spp_dci_transaction WHERE data_source_id = %s ORDER BY id",
-                       (source_id,))
-            self.assertEqual([txn for txn, in cr.fetchall()], ["before", "after restart", "child", "parent"])
