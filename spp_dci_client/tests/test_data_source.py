@@ -224,7 +224,7 @@ class TestConnection(DCICase):
         self.sim.faults.add("status", status=401, code="err.signature.missing")
         params = self.notify(self.data_source)
         self.assertIn("refused our request's signature (HTTP 401, err.signature.missing)", params["message"])
-        self.assertIn("Check: Signing Key", params["message"])
+        self.assertIn("Check: Our Signing Key", params["message"])
         self.assertNotIn("credentials", params["message"])
 
     def test_a_web_page_is_not_reported_as_the_registry_speaking(self):

@@ -60,8 +60,10 @@ class TestCRVSService(DCICase):
             self.assertEqual(service.verify_birth("BRN", "BR-2024-0042")["birth_date"], "2024-03-15")
         self.assertEqual(self.records(client.search_by_id("BRN", "BR-2024-0042"))[0]["birth_date"], "2024-03-15")
         with CRVSService(self.env, "test_crvs") as service:
-            own = service.client
-        self.assertTrue(own.transport._client.is_closed, "a service closes the client it made")
+            service.verify_birth("BRN", "BR-2024-0042")
+            pool = service.client.transport._transport._pool
+            self.assertTrue(pool.connections, "the kept-alive connection is open while the service lives")
+        self.assertEqual(pool.connections, [], "a service closes the client it made")
 
     def records(self, response):
         return response["message"]["search_response"][0]["data"]["reg_records"]
