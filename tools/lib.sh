@@ -182,6 +182,20 @@ exec_odoo_bin() {
         --data-dir "$LOCAL/data" "${DB_ARGS[@]}" "$@"
 }
 
+# The [options] of an Odoo configuration file with this checkout's paths and
+# database server, for the commands that read them from a file only
+# (pytest-odoo, odoo-bin i18n); the caller appends what is its own.
+odoo_conf_options() {
+    echo "[options]"
+    echo "addons_path = $ODOO_SRC/addons,$REPO"
+    echo "data_dir = $LOCAL/data"
+    echo "db_host = ${PGHOST:-$PG_DIR}"
+    [ -n "${PGPORT:-}" ] && echo "db_port = $PGPORT"
+    echo "db_user = ${PGUSER:-odoo}"
+    [ -n "${PGPASSWORD:-}" ] && echo "db_password = $PGPASSWORD"
+    return 0
+}
+
 # Prints the result of one SQL query against database $1 as the odoo role.
 odoo_psql() {
     local db=$1 sql=$2

@@ -25,15 +25,7 @@ odoo_bin -d "$DB" -i "$ADDONS" --stop-after-init --no-http --workers 0 --max-cro
 log "exporting the .pot files"
 read -ra addons < <(echo "$ADDONS" | tr ',' ' ')
 # odoo-bin i18n reads the paths and the database server from a configuration file only.
-{
-    echo "[options]"
-    echo "addons_path = $ODOO_SRC/addons,$REPO"
-    echo "data_dir = $LOCAL/data"
-    echo "db_host = ${PGHOST:-$PG_DIR}"
-    [ -n "${PGPORT:-}" ] && echo "db_port = $PGPORT"
-    echo "db_user = ${PGUSER:-odoo}"
-    [ -n "${PGPASSWORD:-}" ] && echo "db_password = $PGPASSWORD"
-} > "$LOCAL/odoo-pot.conf"
+odoo_conf_options > "$LOCAL/odoo-pot.conf"
 "$VENV/bin/python" "$ODOO_SRC/odoo-bin" i18n export -c "$LOCAL/odoo-pot.conf" -d "$DB" "${addons[@]}" \
     > "$LOCAL/pot-export.log" 2>&1 \
     || { tail -40 "$LOCAL/pot-export.log" >&2; die "exporting the .pot files failed (log: $LOCAL/pot-export.log)"; }

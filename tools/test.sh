@@ -29,13 +29,7 @@ fi
 # The test server runs no queue_job runner (root:0): jobs run where a test says,
 # through queue_job's test helpers or the separate odoo-bin a test starts.
 {
-    echo "[options]"
-    echo "addons_path = $ODOO_SRC/addons,$REPO"
-    echo "data_dir = $LOCAL/data"
-    echo "db_host = ${PGHOST:-$PG_DIR}"
-    [ -n "${PGPORT:-}" ] && echo "db_port = $PGPORT"
-    echo "db_user = ${PGUSER:-odoo}"
-    [ -n "${PGPASSWORD:-}" ] && echo "db_password = $PGPASSWORD"
+    odoo_conf_options
     echo "db_name = $DB"
     echo "http_interface = 127.0.0.1"
     echo "workers = 0"
