@@ -1,7 +1,7 @@
 {
     "name": "DCI Client: Child Benefit Demo",
     "summary": "Child-benefit enrollment that verifies births, other enrolments and disability over DCI, "
-               "with built-in simulated registries",
+    "with built-in simulated registries",
     "version": "19.0.1.0.0",
     "category": "OpenSPP/Integration",
     "license": "LGPL-3",

@@ -28,6 +28,12 @@ def registry():
     """This process's simulated registry, made on first use."""
     with _lock:
         if not _registry:
-            _registry.append(SimulatedRegistry(Population(), clients={DEMO_CLIENT_ID: DEMO_CLIENT_SECRET},
-                                               require_signature=True, callback_delay=1.0))
+            _registry.append(
+                SimulatedRegistry(
+                    Population(),
+                    clients={DEMO_CLIENT_ID: DEMO_CLIENT_SECRET},
+                    require_signature=True,
+                    callback_delay=1.0,
+                )
+            )
         return _registry[0]

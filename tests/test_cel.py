@@ -29,37 +29,92 @@ def expression(name, operator, value):
 
 TABLE = [
     ('sex == "female"', [{"seq_num": 1, "expression1": expression("sex", "eq", "female")}]),
-    ('birth_date >= "2020-01-01" && sex == "female"',
-     [{"seq_num": 1, "expression1": expression("birth_date", "ge", "2020-01-01"), "condition": "and",
-       "expression2": expression("sex", "eq", "female")}]),
+    (
+        'birth_date >= "2020-01-01" && sex == "female"',
+        [
+            {
+                "seq_num": 1,
+                "expression1": expression("birth_date", "ge", "2020-01-01"),
+                "condition": "and",
+                "expression2": expression("sex", "eq", "female"),
+            }
+        ],
+    ),
     ("person.age >= 18", [{"seq_num": 1, "expression1": expression("person.age", "ge", 18)}]),
     ("18 <= person.age", [{"seq_num": 1, "expression1": expression("person.age", "ge", 18)}]),
     ("score < -2.5", [{"seq_num": 1, "expression1": expression("score", "lt", -2.5)}]),
     ('birth_date > date("2024-02-29")', [{"seq_num": 1, "expression1": expression("birth_date", "gt", "2024-02-29")}]),
-    ('updated <= timestamp("2024-01-31T10:00:00Z")',
-     [{"seq_num": 1, "expression1": expression("updated", "le", "2024-01-31T10:00:00Z")}]),
+    (
+        'updated <= timestamp("2024-01-31T10:00:00Z")',
+        [{"seq_num": 1, "expression1": expression("updated", "le", "2024-01-31T10:00:00Z")}],
+    ),
     ("active == true", [{"seq_num": 1, "expression1": expression("active", "eq", True)}]),
     ("name == 'O\\'Brien'", [{"seq_num": 1, "expression1": expression("name", "eq", "O'Brien")}]),
     ('sex != "male"', [{"seq_num": 1, "expression1": expression("sex", "eq", "male"), "condition": "not"}]),
-    ('!(sex == "male" || sex == "other")',
-     [{"seq_num": 1, "expression1": expression("sex", "eq", "male"), "condition": "not"},
-      {"seq_num": 2, "expression1": expression("sex", "eq", "other"), "condition": "not"}]),
-    ('sex in ["female", "other"]',
-     [{"seq_num": 1, "expression1": expression("sex", "eq", "female"), "condition": "or",
-       "expression2": expression("sex", "eq", "other")}]),
+    (
+        '!(sex == "male" || sex == "other")',
+        [
+            {"seq_num": 1, "expression1": expression("sex", "eq", "male"), "condition": "not"},
+            {"seq_num": 2, "expression1": expression("sex", "eq", "other"), "condition": "not"},
+        ],
+    ),
+    (
+        'sex in ["female", "other"]',
+        [
+            {
+                "seq_num": 1,
+                "expression1": expression("sex", "eq", "female"),
+                "condition": "or",
+                "expression2": expression("sex", "eq", "other"),
+            }
+        ],
+    ),
     ('sex in ["female"]', [{"seq_num": 1, "expression1": expression("sex", "eq", "female")}]),
-    ('(a == 1 && b == 2) || c == 3',
-     [{"seq_num": 1, "expression1": expression("a", "eq", 1), "condition": "or",
-       "expression2": expression("c", "eq", 3)},
-      {"seq_num": 2, "expression1": expression("b", "eq", 2), "condition": "or",
-       "expression2": expression("c", "eq", 3)}]),
-    ('a == 1 && a == 1 && b == 2', [{"seq_num": 1, "expression1": expression("a", "eq", 1), "condition": "and",
-                                     "expression2": expression("b", "eq", 2)}]),
-    ('x == 1 && (y == 2 || z == 3) && w == 4',
-     [{"seq_num": 1, "expression1": expression("y", "eq", 2), "condition": "or",
-       "expression2": expression("z", "eq", 3)},
-      {"seq_num": 2, "expression1": expression("x", "eq", 1), "condition": "and",
-       "expression2": expression("w", "eq", 4)}]),
+    (
+        "(a == 1 && b == 2) || c == 3",
+        [
+            {
+                "seq_num": 1,
+                "expression1": expression("a", "eq", 1),
+                "condition": "or",
+                "expression2": expression("c", "eq", 3),
+            },
+            {
+                "seq_num": 2,
+                "expression1": expression("b", "eq", 2),
+                "condition": "or",
+                "expression2": expression("c", "eq", 3),
+            },
+        ],
+    ),
+    (
+        "a == 1 && a == 1 && b == 2",
+        [
+            {
+                "seq_num": 1,
+                "expression1": expression("a", "eq", 1),
+                "condition": "and",
+                "expression2": expression("b", "eq", 2),
+            }
+        ],
+    ),
+    (
+        "x == 1 && (y == 2 || z == 3) && w == 4",
+        [
+            {
+                "seq_num": 1,
+                "expression1": expression("y", "eq", 2),
+                "condition": "or",
+                "expression2": expression("z", "eq", 3),
+            },
+            {
+                "seq_num": 2,
+                "expression1": expression("x", "eq", 1),
+                "condition": "and",
+                "expression2": expression("w", "eq", 4),
+            },
+        ],
+    ),
 ]
 
 ERRORS = [
@@ -119,8 +174,9 @@ def compare(left, operator, right):
         return operator == "eq" and isinstance(left, bool) and isinstance(right, bool) and left == right
     if isinstance(left, str) != isinstance(right, str):
         return False
-    return {"eq": left == right, "lt": left < right, "le": left <= right, "gt": left > right,
-            "ge": left >= right}[operator]
+    return {"eq": left == right, "lt": left < right, "le": left <= right, "gt": left > right, "ge": left >= right}[
+        operator
+    ]
 
 
 def evaluate_tree(tree, record):
@@ -140,8 +196,7 @@ def evaluate_tree(tree, record):
 
 def evaluate_items(items, record):
     def holds(expression):
-        return compare(record.get(expression["attribute_name"]), expression["operator"],
-                       expression["attribute_value"])
+        return compare(record.get(expression["attribute_name"]), expression["operator"], expression["attribute_value"])
 
     result = True
     for item in items:
@@ -185,10 +240,12 @@ def render(tree):
 
 NAMES = st.sampled_from(["sex", "birth_date", "person.age", "score", "active"])
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=12).filter(
-    lambda text: text.strip() == text)
+    lambda text: text.strip() == text
+)
 DATES = st.dates().map(lambda day: day.isoformat())
 FRACTIONS = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_value=1e6).filter(
-    lambda number: not number.is_integer())
+    lambda number: not number.is_integer()
+)
 
 
 def trees(values):
@@ -197,16 +254,28 @@ def trees(values):
         st.tuples(st.just("ne"), NAMES, values),
         st.tuples(st.just("in"), NAMES, st.lists(values, min_size=1, max_size=3)),
     )
-    return st.recursive(comparisons, lambda children: st.one_of(
-        st.tuples(st.just("not"), children),
-        st.tuples(st.sampled_from(["and", "or"]), children, children),
-    ), max_leaves=6)
+    return st.recursive(
+        comparisons,
+        lambda children: st.one_of(
+            st.tuples(st.just("not"), children),
+            st.tuples(st.sampled_from(["and", "or"]), children, children),
+        ),
+        max_leaves=6,
+    )
 
 
 SCHEMA_VALUES = st.one_of(TEXT, DATES, FRACTIONS, st.booleans())
 ALL_VALUES = st.one_of(SCHEMA_VALUES, st.integers(min_value=-1000, max_value=1000))
-RECORDS = st.fixed_dictionaries({}, optional={"sex": ALL_VALUES, "birth_date": ALL_VALUES,
-                                              "person.age": ALL_VALUES, "score": ALL_VALUES, "active": ALL_VALUES})
+RECORDS = st.fixed_dictionaries(
+    {},
+    optional={
+        "sex": ALL_VALUES,
+        "birth_date": ALL_VALUES,
+        "person.age": ALL_VALUES,
+        "score": ALL_VALUES,
+        "active": ALL_VALUES,
+    },
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -230,8 +299,10 @@ def test_translations_are_valid_against_the_spec(tree):
     except DCIQueryError:
         return
     item = E.search_item(C.QUERY_PREDICATE, items, reg_type=C.REGISTRY_CIVIL)
-    envelope = {"header": E.header(C.ACTION_SEARCH, sender_id="openspp.test"),
-                "message": E.search_message(E.new_id(), [item])}
+    envelope = {
+        "header": E.header(C.ACTION_SEARCH, sender_id="openspp.test"),
+        "message": E.search_message(E.new_id(), [item]),
+    }
     assert request_errors("crvs", "/registry/sync/search", envelope) == []
 
 
@@ -242,17 +313,23 @@ def test_integer_literals_meet_the_spec_oneof_ambiguity():
     and only this oneOf complaint is tolerated.
     """
     item = E.search_item(C.QUERY_PREDICATE, to_predicate("person.age >= 18"), reg_type=C.REGISTRY_CIVIL)
-    envelope = {"header": E.header(C.ACTION_SEARCH, sender_id="openspp.test"),
-                "message": E.search_message(E.new_id(), [item])}
+    envelope = {
+        "header": E.header(C.ACTION_SEARCH, sender_id="openspp.test"),
+        "message": E.search_message(E.new_id(), [item]),
+    }
     errors = request_errors("crvs", "/registry/sync/search", envelope)
     assert errors
-    assert all("attribute_value" in error or "is not valid under any of the given schemas" in error
-               for error in errors), errors
+    assert all(
+        "attribute_value" in error or "is not valid under any of the given schemas" in error for error in errors
+    ), errors
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.lists(st.sampled_from([*'ab_.1 2"\'()[]!&|<>=,-', "&&", "||", "==", "true", " in ", "date(", "null"]),
-                max_size=30).map("".join))
+@given(
+    st.lists(
+        st.sampled_from([*"ab_.1 2\"'()[]!&|<>=,-", "&&", "||", "==", "true", " in ", "date(", "null"]), max_size=30
+    ).map("".join)
+)
 def test_any_text_translates_or_raises_the_typed_error(text):
     try:
         items = to_predicate(text)

@@ -10,23 +10,41 @@ from odoo.addons.spp_dci_client.services.errors import DCIConfigurationError
 from odoo.addons.spp_dci_client.tests.spec import schema_errors
 
 
-@pytest.mark.parametrize(("filter_query", "expected"), [
-    ({"type": "ns:org:QueryType:expression", "value": {"expression": {}}}, "expression"),
-    ({"type": "BRN", "value": "BR-2024-0042"}, "idtype-value"),
-    ([{"seq_num": 1, "expression1": {"attribute_name": "birth_date", "operator": "ge",
-                                     "attribute_value": "2024-01-01"}}], "predicate"),
-])
+@pytest.mark.parametrize(
+    ("filter_query", "expected"),
+    [
+        ({"type": "ns:org:QueryType:expression", "value": {"expression": {}}}, "expression"),
+        ({"type": "BRN", "value": "BR-2024-0042"}, "idtype-value"),
+        (
+            [
+                {
+                    "seq_num": 1,
+                    "expression1": {"attribute_name": "birth_date", "operator": "ge", "attribute_value": "2024-01-01"},
+                }
+            ],
+            "predicate",
+        ),
+    ],
+)
 def test_subscribe_filter_type_follows_the_filter(filter_query, expected):
-    message = E.subscribe_message("T-1", reg_type=C.REGISTRY_CIVIL, event_type="live_birth", filter_query=filter_query,
-                                  notify_record_type="ns:org:RegistryRecordType:Person")
+    message = E.subscribe_message(
+        "T-1",
+        reg_type=C.REGISTRY_CIVIL,
+        event_type="live_birth",
+        filter_query=filter_query,
+        notify_record_type="ns:org:RegistryRecordType:Person",
+    )
     criteria = message["subscribe_request"][0]["subscribe_criteria"]
     assert criteria["filter_type"] == expected
     assert schema_errors("crvs", "SubscribeRequest", message) == []
 
 
 def item(records, total, status="succ"):
-    return {"status": status, "data": {"reg_records": records},
-            "pagination": {"page_size": 2, "page_number": 1, "total_count": total}}
+    return {
+        "status": status,
+        "data": {"reg_records": records},
+        "pagination": {"page_size": 2, "page_number": 1, "total_count": total},
+    }
 
 
 def test_has_more_records_trusts_neither_a_lying_total_nor_a_missing_one():
@@ -57,9 +75,13 @@ def test_record_limit_is_checked(limit):
 
 
 def test_check_predicate_does_not_change_its_input():
-    predicate = [{"expression1": {"attribute_name": "sex", "operator": "eq", "attribute_value": "female"}},
-                 {"seq_num": 7, "expression1": {"attribute_name": "birth_date", "operator": "ge",
-                                                "attribute_value": "2020-01-01"}}]
+    predicate = [
+        {"expression1": {"attribute_name": "sex", "operator": "eq", "attribute_value": "female"}},
+        {
+            "seq_num": 7,
+            "expression1": {"attribute_name": "birth_date", "operator": "ge", "attribute_value": "2020-01-01"},
+        },
+    ]
     given = copy.deepcopy(predicate)
     checked = E.check_predicate(predicate)
     assert predicate == given

@@ -54,7 +54,12 @@ def resigned_body(vector, mutate, created=None, algorithm=None):
     header = openspp.dumped_header(openspp.Envelope(signature="x", header=envelope["header"], message=None))
     key = private_pem(vector["client_public_key"])
     envelope["signature"] = openspp.sign(
-        header, envelope["message"], key, vector["sender_id"], "k1", algorithm or vector["algorithm"],
+        header,
+        envelope["message"],
+        key,
+        vector["sender_id"],
+        "k1",
+        algorithm or vector["algorithm"],
         created or vector["now"] - 10,
     )
     return json.dumps(envelope, ensure_ascii=False).encode()
@@ -65,7 +70,10 @@ class TestOpenSPPVectors:
     def test_request_verifies_with_the_vector_digest(self, algorithm):
         vector = OPENSPP[algorithm]
         verified = openspp.verify_request(
-            vector["request_body"].encode(), pem(vector["client_public_key"]), algorithm, vector["sender_id"],
+            vector["request_body"].encode(),
+            pem(vector["client_public_key"]),
+            algorithm,
+            vector["sender_id"],
             now=vector["now"],
         )
         assert verified.digest == vector["digest"]
@@ -77,8 +85,12 @@ class TestOpenSPPVectors:
         vector = OPENSPP[algorithm]
         key_name = "ed25519" if algorithm == "ed25519" else "rsa"
         signature = openspp.sign(
-            vector["dumped_header"], json.loads(vector["request_body"])["message"],
-            private_pem(vector["client_public_key"]), "openspp-client", f"client-{key_name}", algorithm,
+            vector["dumped_header"],
+            json.loads(vector["request_body"])["message"],
+            private_pem(vector["client_public_key"]),
+            "openspp-client",
+            f"client-{key_name}",
+            algorithm,
             vector["now"] - 10,
         )
         assert signature == vector["signature"]
@@ -106,9 +118,13 @@ class TestOpenSPPVectors:
         vector = OPENSPP[algorithm]
         key_name = "ed25519" if algorithm == "ed25519" else "rsa"
         wire = openspp.sign_response(
-            vector["response_header_fields"], vector["response_message"],
-            private_pem(vector["registry_public_key"]), f"registry-{key_name}", algorithm,
-            sender_id="crvs.registry", created=vector["response_created"],
+            vector["response_header_fields"],
+            vector["response_message"],
+            private_pem(vector["registry_public_key"]),
+            f"registry-{key_name}",
+            algorithm,
+            sender_id="crvs.registry",
+            created=vector["response_created"],
         )
         assert wire == vector["response_wire"]
         assert "is_msg_encrypted" not in wire["header"]
@@ -119,7 +135,11 @@ class TestOpenSPPVectors:
         assert params["kidId"] == f"crvs.registry|registry-{key_name}|{algorithm}"
         with pytest.raises(openspp.PeerRejected, match="does not verify"):
             openspp.verify_signature(
-                wire["signature"], wire["header"], wire["message"], pem(vector["registry_public_key"]), algorithm,
+                wire["signature"],
+                wire["header"],
+                wire["message"],
+                pem(vector["registry_public_key"]),
+                algorithm,
                 now=vector["now"],
             )
 
@@ -136,7 +156,10 @@ class TestOpenSPPRefusals:
 
     def verify(self, body, algorithm="ed25519", sender_id="openspp-client", now=None):
         return openspp.verify_request(
-            body, pem(self.vector["client_public_key"]), algorithm, sender_id,
+            body,
+            pem(self.vector["client_public_key"]),
+            algorithm,
+            sender_id,
             now=self.vector["now"] if now is None else now,
         )
 
@@ -239,7 +262,10 @@ class TestOpenSPPRefusals:
             "total_count": 1,
         }
         callback = openspp.sign_callback(
-            header, vector["response_message"], private_pem(vector["registry_public_key"]), "server-1",
+            header,
+            vector["response_message"],
+            private_pem(vector["registry_public_key"]),
+            "server-1",
             created=vector["now"] - 5,
         )
         assert callback["header"] == header
@@ -257,8 +283,12 @@ class TestOpenSPPRefusals:
     def test_deployed_openspp2_sends_rsa_responses_unsigned(self):
         vector = OPENSPP["rs256"]
         wire = openspp.sign_response(
-            vector["response_header_fields"], vector["response_message"], private_pem(vector["registry_public_key"]),
-            "registry-rsa", "rs256", as_deployed=True,
+            vector["response_header_fields"],
+            vector["response_message"],
+            private_pem(vector["registry_public_key"]),
+            "registry-rsa",
+            "rs256",
+            as_deployed=True,
         )
         assert wire["signature"] == ""
         with pytest.raises(openspp.PeerRejected, match="unsigned"):
@@ -273,7 +303,8 @@ class TestOpenSPPSenderRegistry:
             return {"kty": "OKP", "crv": "Ed25519", "kid": kid, "x": openg2p.b64url(raw)}
         numbers = key.public_numbers()
         return {
-            "kty": "RSA", "kid": kid,
+            "kty": "RSA",
+            "kid": kid,
             "n": openg2p.b64url(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")),
             "e": openg2p.b64url(numbers.e.to_bytes(3, "big")),
         }
@@ -290,7 +321,10 @@ class TestOpenSPPSenderRegistry:
         assert (accepted.kid, accepted.algorithm) == ("openspp-client|k-rsa|rs256", "rs256")
         vector = OPENSPP["rs256"]
         assert openspp.verify_request(
-            vector["request_body"].encode(), accepted.public_key, accepted.algorithm, "openspp-client",
+            vector["request_body"].encode(),
+            accepted.public_key,
+            accepted.algorithm,
+            "openspp-client",
             now=vector["now"],
         )
 
@@ -314,8 +348,11 @@ class TestOpenG2PVectors:
     def test_request_verifies(self, algorithm):
         vector = OPENG2P[algorithm]
         header = openg2p.verify_request(
-            vector["request_body"].encode(), vector["signature_header"], pem(vector["client_public_key"]),
-            allowed_algorithms=(algorithm,), registered_kid=vector["kid"],
+            vector["request_body"].encode(),
+            vector["signature_header"],
+            pem(vector["client_public_key"]),
+            allowed_algorithms=(algorithm,),
+            registered_kid=vector["kid"],
         )
         assert header == vector["protected_header"] == {"alg": algorithm, "kid": vector["kid"], "typ": "JWT"}
 
@@ -350,8 +387,11 @@ class TestOpenG2PVectors:
         assert body.startswith(b'{"header":{"version":"1.0.0"')
         assert "Zoë".encode() in body
         header = openg2p.verify_request(
-            body, vector["response_signature_header"], pem(vector["registry_public_key"]),
-            allowed_algorithms=(algorithm,), registered_kid=vector["response_kid"],
+            body,
+            vector["response_signature_header"],
+            pem(vector["registry_public_key"]),
+            allowed_algorithms=(algorithm,),
+            registered_kid=vector["response_kid"],
         )
         assert header["kid"] == vector["response_kid"]
 
@@ -360,7 +400,9 @@ class TestOpenG2PVectors:
         body = vector["response_body"].replace("Zoë", "Zoe").encode()
         with pytest.raises(openg2p.PeerRejected, match="does not verify"):
             openg2p.verify_request(
-                body, vector["response_signature_header"], pem(vector["registry_public_key"]),
+                body,
+                vector["response_signature_header"],
+                pem(vector["registry_public_key"]),
                 allowed_algorithms=(algorithm,),
             )
 
@@ -459,7 +501,8 @@ class TestOpenG2PLegacy:
         assert legacy.startswith('{"header":{"version":"1.0.0","message_id":')
         assert "\\u00d1o\\u00f1o M\\u00fcller" in legacy
         assert openg2p.verify_request_legacy(
-            self.vector["request_body"].encode(), self.vector["legacy_signature_header"],
+            self.vector["request_body"].encode(),
+            self.vector["legacy_signature_header"],
             pem(self.vector["client_public_key"]),
         )
 
@@ -479,11 +522,14 @@ class TestOrjsonEquivalence:
             openg2p.canonical({"v": value})
 
     def test_values_as_orjson_writes_them(self):
-        value = {"b": [1, 2.5, True, None, 1e16, 1e-10], "a": "é\n\"\\/\u2028", "c": 2**64 - 1, "d": -(2**63)}
-        assert openg2p.canonical(value) == (
-            '{"a":"é\\n\\"\\\\/\u2028","b":[1,2.5,true,null,1e+16,1e-10],'
-            '"c":18446744073709551615,"d":-9223372036854775808}'
-        ).encode()
+        value = {"b": [1, 2.5, True, None, 1e16, 1e-10], "a": 'é\n"\\/\u2028', "c": 2**64 - 1, "d": -(2**63)}
+        assert (
+            openg2p.canonical(value)
+            == (
+                '{"a":"é\\n\\"\\\\/\u2028","b":[1,2.5,true,null,1e+16,1e-10],'
+                '"c":18446744073709551615,"d":-9223372036854775808}'
+            ).encode()
+        )
 
     def test_integers_beyond_64_bits_parse_as_floats(self):
         body = openg2p.parse_body(b'{"v": 18446744073709551616}')

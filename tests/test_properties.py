@@ -18,12 +18,32 @@ from odoo.addons.spp_dci_client.services.transport import Response
 
 KEY = generate_private_key("ed25519").public_key()
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
-json_values = st.recursive(scalars, lambda children: st.lists(children, max_size=4)
-                           | st.dictionaries(st.text(max_size=12), children, max_size=4), max_leaves=25)
-keys = st.sampled_from(["header", "message", "signature", "search_response", "reference_id", "status",
-                        "status_reason_code", "data", "reg_records", "transaction_id", "ack_status", "error"])
-envelopes = st.recursive(scalars, lambda children: st.lists(children, max_size=3)
-                         | st.dictionaries(keys | st.text(max_size=8), children, max_size=5), max_leaves=30)
+json_values = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=25,
+)
+keys = st.sampled_from(
+    [
+        "header",
+        "message",
+        "signature",
+        "search_response",
+        "reference_id",
+        "status",
+        "status_reason_code",
+        "data",
+        "reg_records",
+        "transaction_id",
+        "ack_status",
+        "error",
+    ]
+)
+envelopes = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(keys | st.text(max_size=8), children, max_size=5),
+    max_leaves=30,
+)
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -55,8 +75,11 @@ def test_verifiers_never_accept_garbage(value, signature):
     envelope = dict(value) if isinstance(value, dict) else {"header": value}
     envelope["signature"] = signature
     body = {name: item for name, item in envelope.items() if name != "signature"}
-    attempts = [(CavageProfile(), envelope, None), (OpenSPPProfile(), envelope, None),
-                (OpenG2PProfile(), body, signature if isinstance(signature, str) else None)]
+    attempts = [
+        (CavageProfile(), envelope, None),
+        (OpenSPPProfile(), envelope, None),
+        (OpenG2PProfile(), body, signature if isinstance(signature, str) else None),
+    ]
     for profile, message, http_signature in attempts:
         try:
             profile.verify(message, lambda kid: KEY, http_signature=http_signature)

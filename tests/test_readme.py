@@ -17,13 +17,22 @@ ADDON_DIRS = gen_readme.addon_dirs()
 
 def test_five_addons():
     assert [path.name for path in ADDON_DIRS] == [
-        "spp_dci_client", "spp_dci_client_crvs", "spp_dci_client_dr", "spp_dci_client_ibr", "spp_dci_demo"]
+        "spp_dci_client",
+        "spp_dci_client_crvs",
+        "spp_dci_client_dr",
+        "spp_dci_client_ibr",
+        "spp_dci_demo",
+    ]
 
 
 @pytest.mark.parametrize("addon_dir", ADDON_DIRS, ids=lambda path: path.name)
 def test_readme_is_generated_from_fragments(addon_dir):
     assert {path.name for path in (addon_dir / "readme").iterdir()} >= {
-        "DESCRIPTION.md", "USAGE.md", "CONFIGURE.md", "CONTRIBUTORS.md"}
+        "DESCRIPTION.md",
+        "USAGE.md",
+        "CONFIGURE.md",
+        "CONTRIBUTORS.md",
+    }
     text = gen_readme.readme(addon_dir)
     assert (addon_dir / "README.rst").read_text(encoding="utf-8") == text, "run make readme"
     index = addon_dir / "static" / "description" / "index.html"
@@ -42,10 +51,13 @@ def test_manifest_has_status_and_maintainers(addon_dir):
 def test_fragment_conversion():
     rst = gen_readme.markdown_to_rst(
         "Use `search_by_id` and [the spec](https://standards.spdci.org), see <https://example.org>.\n\n"
-        "## Steps\n\n- one\n  continued\n\n```python\nx = 1\n\ny = 2\n```\n", "USAGE")
+        "## Steps\n\n- one\n  continued\n\n```python\nx = 1\n\ny = 2\n```\n",
+        "USAGE",
+    )
     assert rst == (
         "Use ``search_by_id`` and `the spec <https://standards.spdci.org>`__, see https://example.org.\n\n"
-        "Steps\n^^^^^\n\n- one\n  continued\n\n.. code-block:: python\n\n    x = 1\n\n    y = 2\n")
+        "Steps\n^^^^^\n\n- one\n  continued\n\n.. code-block:: python\n\n    x = 1\n\n    y = 2\n"
+    )
     with pytest.raises(ValueError, match="no headings"):
         gen_readme.markdown_to_rst("# A heading\n", "DESCRIPTION")
 

@@ -23,6 +23,7 @@ ODOO_SRC = os.environ.get("ODOO_SRC", "/opt/odoo")
 def key(monkeypatch):
     def use(value):
         monkeypatch.setenv("SPP_DCI_SECRET_KEY", value)
+
     monkeypatch.delenv("SPP_DCI_ALLOW_PLAIN_SECRETS", raising=False)
     return use
 
@@ -67,17 +68,20 @@ def test_forged_ciphertext_is_refused(key):
         secrets.rotate(forged)
 
 
-@pytest.mark.parametrize(("url", "allowed"), [
-    ("https://registry.example.org/token", True),
-    ("http://127.0.0.1:8069/x", True),
-    ("http://localhost:8069/x", True),
-    ("http://[::1]:8069/x", True),
-    ("http://127.9.9.9/x", True),
-    ("http://registry.example.org/token", False),
-    ("http://10.0.0.1/token", False),
-    ("http://127.0.0.1.evil.example/x", False),
-    ("http://localhost@evil.example/x", False),
-])
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://registry.example.org/token", True),
+        ("http://127.0.0.1:8069/x", True),
+        ("http://localhost:8069/x", True),
+        ("http://[::1]:8069/x", True),
+        ("http://127.9.9.9/x", True),
+        ("http://registry.example.org/token", False),
+        ("http://10.0.0.1/token", False),
+        ("http://127.0.0.1.evil.example/x", False),
+        ("http://localhost@evil.example/x", False),
+    ],
+)
 def test_plain_http_only_to_loopback(url, allowed):
     if allowed:
         secrets.check_destination(url, allow_plain_http=False)
@@ -96,14 +100,17 @@ def test_reprs_hold_no_secret():
 
 
 def simulator_kid_in_new_process():
-    code = ("import odoo.addons, sys; [odoo.addons.__path__.append(path) for path in sys.argv[1:]]; "
-            "from dci_simulator import SimulatedRegistry; "
-            "from odoo.addons.spp_dci_client.services.signing import public_jwk; "
-            "print(public_jwk(SimulatedRegistry().signer.private_key.public_key())['kid'])")
+    code = (
+        "import odoo.addons, sys; [odoo.addons.__path__.append(path) for path in sys.argv[1:]]; "
+        "from dci_simulator import SimulatedRegistry; "
+        "from odoo.addons.spp_dci_client.services.signing import public_jwk; "
+        "print(public_jwk(SimulatedRegistry().signer.private_key.public_key())['kid'])"
+    )
     env = dict(os.environ, PYTHONPATH=ODOO_SRC)
     paths = [str(REPO), str(Path(ODOO_SRC, "addons"))]  # ours, and Odoo's (queue_job imports some)
-    return subprocess.run([sys.executable, "-c", code, *paths], env=env, capture_output=True, text=True,
-                          check=True, timeout=120).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", code, *paths], env=env, capture_output=True, text=True, check=True, timeout=120
+    ).stdout.strip()
 
 
 def test_simulator_key_is_random_per_process():

@@ -29,13 +29,17 @@ def private_key(kind):
 
 
 def envelope(signature):
-    return {"header": copy.deepcopy(VECTORS["header"]), "message": copy.deepcopy(VECTORS["message"]),
-            "signature": signature}
+    return {
+        "header": copy.deepcopy(VECTORS["header"]),
+        "message": copy.deepcopy(VECTORS["message"]),
+        "signature": signature,
+    }
 
 
 def test_digest_is_openspp_recipe():
-    canonical = json.dumps({"header": VECTORS["header"], "message": VECTORS["message"]}, sort_keys=True,
-                           separators=(",", ":"))
+    canonical = json.dumps(
+        {"header": VECTORS["header"], "message": VECTORS["message"]}, sort_keys=True, separators=(",", ":")
+    )
     expected = base64.b64encode(hashlib.sha256(canonical.encode()).digest()).decode()
     assert expected == VECTORS["digest"]
     assert signing.CavageProfile.digest(VECTORS["header"], VECTORS["message"]) == VECTORS["digest"]
@@ -45,9 +49,9 @@ def test_rfc7638_thumbprint_example():
     jwk = {
         "kty": "RSA",
         "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZ"
-             "CiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8K"
-             "JZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_x"
-             "BniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+        "CiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8K"
+        "JZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_x"
+        "BniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
         "e": "AQAB",
         "alg": "RS256",
         "kid": "2011-04-29",
@@ -80,8 +84,9 @@ def test_vector(kind, profile_name):
     def verify(signed_envelope, now):
         if profile_name == signing.PROFILE_OPENG2P:
             body = {name: value for name, value in signed_envelope.items() if name != "signature"}
-            return profile.verify(body, resolve, now=now, http_signature=signed_envelope["signature"],
-                                  is_response=False)
+            return profile.verify(
+                body, resolve, now=now, http_signature=signed_envelope["signature"], is_response=False
+            )
         return profile.verify(signed_envelope, resolve, now=now, is_response=False)
 
     verified = verify(envelope(expected), NOW + 10)

@@ -37,9 +37,13 @@ def client_key():
 
 @pytest.fixture
 def sim(client_key):
-    registry = SimulatedRegistry(POPULATION, clients=dict([CLIENT]), require_signature=True,
-                                 client_keys={client_key.kid: client_key.private_key.public_key()},
-                                 request_validator=request_errors)
+    registry = SimulatedRegistry(
+        POPULATION,
+        clients=dict([CLIENT]),
+        require_signature=True,
+        client_keys={client_key.kid: client_key.private_key.public_key()},
+        request_validator=request_errors,
+    )
     with SimulatorServer(registry) as server:
         registry.server = server
         yield registry
@@ -52,23 +56,30 @@ def http():
 
 
 def token(sim, http, role="crvs"):
-    response = http.post(sim.server.url(role) + C.PATH_TOKEN, data={
-        "grant_type": "client_credentials", "client_id": CLIENT[0], "client_secret": CLIENT[1]})
+    response = http.post(
+        sim.server.url(role) + C.PATH_TOKEN,
+        data={"grant_type": "client_credentials", "client_id": CLIENT[0], "client_secret": CLIENT[1]},
+    )
     assert response.status_code == 200
     assert response.json()["expires_in"].isdigit()
     return response.json()["access_token"]
 
 
 def signed(signer, action, message, profile="dci_cavage", sender_uri=None, total_count=1):
-    head = E.header(action, sender_id="openspp.test", receiver_id="crvs.simulator", total_count=total_count,
-                    sender_uri=sender_uri)
-    return {"header": head, "message": message,
-            "signature": get_profile(profile).sign(head, message, signer, "openspp.test")}
+    head = E.header(
+        action, sender_id="openspp.test", receiver_id="crvs.simulator", total_count=total_count, sender_uri=sender_uri
+    )
+    return {
+        "header": head,
+        "message": message,
+        "signature": get_profile(profile).sign(head, message, signer, "openspp.test"),
+    }
 
 
 def search_envelope(signer, *pairs, profile="dci_cavage", sender_uri=None, reg_type=C.REGISTRY_CIVIL):
-    items = [E.search_item(C.QUERY_IDTYPE_VALUE, {"type": kind, "value": value}, reg_type=reg_type)
-             for kind, value in pairs]
+    items = [
+        E.search_item(C.QUERY_IDTYPE_VALUE, {"type": kind, "value": value}, reg_type=reg_type) for kind, value in pairs
+    ]
     return signed(signer, C.ACTION_SEARCH, E.search_message(E.new_id(), items), profile, sender_uri, len(items))
 
 
@@ -92,7 +103,8 @@ def test_search_answer_is_spec_valid_and_signed(sim, http, client_key):
     assert verify_response(sim, answer).kid == sim.signer.kid
     items = answer["message"]["search_response"]
     assert [item["reference_id"] for item in items] == [
-        item["reference_id"] for item in envelope["message"]["search_request"]]
+        item["reference_id"] for item in envelope["message"]["search_request"]
+    ]
     assert items[0]["data"]["reg_records"][0]["name"]["given_name"] == "Maria"
     assert items[1]["data"]["reg_records"] == []
 
@@ -100,8 +112,9 @@ def test_search_answer_is_spec_valid_and_signed(sim, http, client_key):
 @pytest.mark.parametrize("role", ["ibr", "dr"])
 def test_other_roles_answer_spec_valid(sim, http, client_key, role):
     reg_type = {"ibr": C.REGISTRY_IBR, "dr": C.REGISTRY_DR}[role]
-    envelope = search_envelope(client_key, ("BRN", "BR-2024-0044" if role == "ibr" else "BR-2024-0045"),
-                               reg_type=reg_type)
+    envelope = search_envelope(
+        client_key, ("BRN", "BR-2024-0044" if role == "ibr" else "BR-2024-0045"), reg_type=reg_type
+    )
     answer = post(sim, http, C.PATH_SYNC_SEARCH, envelope, role=role).json()
     assert response_errors(role, C.PATH_SYNC_SEARCH, answer) == []
     records = answer["message"]["search_response"][0]["data"]["reg_records"]
@@ -109,37 +122,61 @@ def test_other_roles_answer_spec_valid(sim, http, client_key, role):
 
 
 def test_enrolled_and_disabled_endpoints(sim, http, client_key):
-    message = {"transaction_id": "T-enrolled", "enrolled_criteria": {
-        "query_type": "idtype-value", "query": {"identifier_type": "BRN", "identifier_value": "BR-2024-0044"}}}
+    message = {
+        "transaction_id": "T-enrolled",
+        "enrolled_criteria": {
+            "query_type": "idtype-value",
+            "query": {"identifier_type": "BRN", "identifier_value": "BR-2024-0044"},
+        },
+    }
     answer = post(sim, http, C.PATH_SYNC_ENROLLED, signed(client_key, C.ACTION_SEARCH, message), role="ibr").json()
     assert schema_errors("ibr", "EnrolledResponse", answer["message"]) == []
     assert answer["message"]["enrolled_response"][0]["enrolled_status"] == "yes"
-    message = {"transaction_id": "T-disabled", "disabled_criteria": {
-        "query_type": "idtype-value", "query": {"identifier_type": "BRN", "identifier_value": "BR-2024-0045"}}}
+    message = {
+        "transaction_id": "T-disabled",
+        "disabled_criteria": {
+            "query_type": "idtype-value",
+            "query": {"identifier_type": "BRN", "identifier_value": "BR-2024-0045"},
+        },
+    }
     answer = post(sim, http, C.PATH_SYNC_DISABLED, signed(client_key, C.ACTION_SEARCH, message), role="dr").json()
     assert schema_errors("dr", "DisabledResponse", answer["message"]) == []
     assert answer["message"]["disabled_response"][0]["disabled_status"] == "yes"
-    message = {"transaction_id": "T-details", "disabled_criteria": {
-        "query_type": "idtype-value", "query": {"identifier_type": "BRN", "identifier_value": "BR-2024-0045"}}}
-    answer = post(sim, http, C.PATH_SYNC_DISABILITY_DETAILS, signed(client_key, C.ACTION_SEARCH, message),
-                  role="dr").json()
+    message = {
+        "transaction_id": "T-details",
+        "disabled_criteria": {
+            "query_type": "idtype-value",
+            "query": {"identifier_type": "BRN", "identifier_value": "BR-2024-0045"},
+        },
+    }
+    answer = post(
+        sim, http, C.PATH_SYNC_DISABILITY_DETAILS, signed(client_key, C.ACTION_SEARCH, message), role="dr"
+    ).json()
     assert response_errors("dr", C.PATH_SYNC_DISABILITY_DETAILS, answer) == []
     assert answer["message"]["search_response"][0]["data"]["reg_records"][0]["disability_status"] == "Approved"
 
 
 def test_predicate_expression_and_pagination(sim, http, client_key):
-    predicate = [{"seq_num": 1, "expression1": {"attribute_name": "birth_date", "operator": "ge",
-                                                "attribute_value": "2000-01-01"},
-                  "condition": "and", "expression2": {"attribute_name": "sex", "operator": "eq",
-                                                      "attribute_value": "male"}}]
+    predicate = [
+        {
+            "seq_num": 1,
+            "expression1": {"attribute_name": "birth_date", "operator": "ge", "attribute_value": "2000-01-01"},
+            "condition": "and",
+            "expression2": {"attribute_name": "sex", "operator": "eq", "attribute_value": "male"},
+        }
+    ]
     item = E.search_item(C.QUERY_PREDICATE, predicate, reg_type=C.REGISTRY_CIVIL, page=2, page_size=5)
     envelope = signed(client_key, C.ACTION_SEARCH, E.search_message(E.new_id(), [item]))
     result = post(sim, http, C.PATH_SYNC_SEARCH, envelope).json()["message"]["search_response"][0]
-    expected = [person for person in POPULATION.persons
-                if person.birth_date.isoformat() >= "2000-01-01" and person.sex == "male"]
+    expected = [
+        person
+        for person in POPULATION.persons
+        if person.birth_date.isoformat() >= "2000-01-01" and person.sex == "male"
+    ]
     assert result["pagination"] == {"page_size": 5, "page_number": 2, "total_count": len(expected)}
     assert [record["identifier"][0]["identifier_value"] for record in result["data"]["reg_records"]] == [
-        person.uin for person in expected[5:10]]
+        person.uin for person in expected[5:10]
+    ]
 
 
 def test_request_signatures_are_checked(sim, http, client_key):
@@ -175,8 +212,9 @@ def peer_request(signer, peer):
     """A signed search as a client of that peer sends it: (body bytes, HTTP headers)."""
     item = E.search_item(C.QUERY_IDTYPE_VALUE, {"type": "BRN", "value": "BR-2024-0042"}, reg_type=C.REGISTRY_CIVIL)
     head = E.header(C.ACTION_SEARCH, sender_id="openspp.test", receiver_id="crvs.simulator")
-    signed = get_profile(PEER_PROFILES[peer]).sign_envelope(head, E.search_message(E.new_id(), [item]), signer,
-                                                            "openspp.test")
+    signed = get_profile(PEER_PROFILES[peer]).sign_envelope(
+        head, E.search_message(E.new_id(), [item]), signer, "openspp.test"
+    )
     return E.json_bytes(signed.envelope), dict(signed.http_headers, **{"Content-Type": "application/json"})
 
 
@@ -189,8 +227,13 @@ def test_each_peer_verifies_requests_and_signs_answers_its_way(peers_sim, http, 
     answer = response.json()
     assert answer["message"]["search_response"][0]["status"] == "succ"
     registry_key = peers_sim.signer_for(peer).private_key.public_key()
-    verified = check_registry_signature(POLICY_REQUIRE, get_profile(PEER_PROFILES[peer]), answer,
-                                        response.headers.get("signature"), lambda kid: registry_key)
+    verified = check_registry_signature(
+        POLICY_REQUIRE,
+        get_profile(PEER_PROFILES[peer]),
+        answer,
+        response.headers.get("signature"),
+        lambda kid: registry_key,
+    )
     assert verified.kid == peers_sim.signer_for(peer).kid
     if peer == PEER_OPENG2P:
         assert "signature" not in answer
@@ -204,8 +247,13 @@ def test_each_peer_verifies_requests_and_signs_answers_its_way(peers_sim, http, 
         assert len(answer["header"]["message_ts"].split(".")[1]) == len("123456Z")
     tampered = dict(answer, message=dict(answer["message"], correlation_id="changed"))
     with pytest.raises(DCISignatureError):
-        check_registry_signature(POLICY_IF_PRESENT, get_profile(PEER_PROFILES[peer]), tampered,
-                                 response.headers.get("signature"), lambda kid: registry_key)
+        check_registry_signature(
+            POLICY_IF_PRESENT,
+            get_profile(PEER_PROFILES[peer]),
+            tampered,
+            response.headers.get("signature"),
+            lambda kid: registry_key,
+        )
 
 
 def test_openg2p_peer_allows_rs256_only_by_default(peers_sim, http, client_key):
@@ -262,29 +310,31 @@ def test_sync_txn_status_answer_is_spec_valid(sim, http, client_key):
             assert status["correlation_id"] == searched["message"]["correlation_id"]
             assert status["search_response"] == [
                 {key: item[key] for key in ("reference_id", "timestamp", "status")}
-                for item in searched["message"]["search_response"]]
+                for item in searched["message"]["search_response"]
+            ]
 
 
 def test_auth_is_required(sim, http, client_key):
     envelope = search_envelope(client_key, ("BRN", "BR-2024-0042"))
     response = post(sim, http, C.PATH_SYNC_SEARCH, envelope, bearer="not-a-token")
     assert (response.status_code, response.json()["errors"][0]["code"]) == (401, C.ERR_UNAUTHORIZED)
-    bad = http.post(sim.server.url("crvs") + C.PATH_TOKEN, data={
-        "grant_type": "client_credentials", "client_id": CLIENT[0], "client_secret": "nope"})
+    bad = http.post(
+        sim.server.url("crvs") + C.PATH_TOKEN,
+        data={"grant_type": "client_credentials", "client_id": CLIENT[0], "client_secret": "nope"},
+    )
     assert bad.status_code == 401
-    basic = http.post(sim.server.url("crvs") + C.PATH_TOKEN, data={"grant_type": "client_credentials"},
-                      auth=CLIENT)
+    basic = http.post(sim.server.url("crvs") + C.PATH_TOKEN, data={"grant_type": "client_credentials"}, auth=CLIENT)
     assert basic.status_code == 200
 
 
 def test_invalid_requests_get_rjct_codes(sim, http, client_key):
     envelope = search_envelope(client_key, ("BRN", "BR-2024-0042"))
     envelope["header"]["total_count"] = 5
-    envelope["signature"] = get_profile("dci_cavage").sign(envelope["header"], envelope["message"], client_key,
-                                                           "openspp.test")
+    envelope["signature"] = get_profile("dci_cavage").sign(
+        envelope["header"], envelope["message"], client_key, "openspp.test"
+    )
     answer = post(sim, http, C.PATH_SYNC_SEARCH, envelope).json()
-    assert (answer["header"]["status"], answer["header"]["status_reason_code"]) == ("rjct",
-                                                                                   "rjct.total_count.invalid")
+    assert (answer["header"]["status"], answer["header"]["status_reason_code"]) == ("rjct", "rjct.total_count.invalid")
     replay = search_envelope(client_key, ("BRN", "BR-2024-0042"))
     assert post(sim, http, C.PATH_SYNC_SEARCH, replay).json()["header"]["status"] == "succ"
     answer = post(sim, http, C.PATH_SYNC_SEARCH, replay).json()
@@ -293,7 +343,8 @@ def test_invalid_requests_get_rjct_codes(sim, http, client_key):
     schema_invalid = search_envelope(client_key, ("BRN", "BR-2024-0042"))
     del schema_invalid["message"]["search_request"][0]["search_criteria"]["query_type"]
     schema_invalid["signature"] = get_profile("dci_cavage").sign(
-        schema_invalid["header"], schema_invalid["message"], client_key, "openspp.test")
+        schema_invalid["header"], schema_invalid["message"], client_key, "openspp.test"
+    )
     response = post(sim, http, C.PATH_SYNC_SEARCH, schema_invalid)
     assert (response.status_code, response.json()["errors"][0]["code"]) == (400, "err.request.bad")
 
@@ -314,10 +365,16 @@ FAULTS = [
     ("empty", {}, lambda r: r.content == b""),
     ("huge", {"bytes": 3 * 1024 * 1024}, lambda r: len(r.content) > 3 * 1024 * 1024),
     ("wrong_reference", {}, lambda r: r.json()["message"]["search_response"][0]["reference_id"] != "R"),
-    ("item_rjct", {"code": "rjct.filter.invalid"},
-     lambda r: r.json()["message"]["search_response"][0]["status_reason_code"] == "rjct.filter.invalid"),
-    ("header_rjct", {"code": "rjct.action.not_supported"},
-     lambda r: r.json()["header"]["status_reason_code"] == "rjct.action.not_supported"),
+    (
+        "item_rjct",
+        {"code": "rjct.filter.invalid"},
+        lambda r: r.json()["message"]["search_response"][0]["status_reason_code"] == "rjct.filter.invalid",
+    ),
+    (
+        "header_rjct",
+        {"code": "rjct.action.not_supported"},
+        lambda r: r.json()["header"]["status_reason_code"] == "rjct.action.not_supported",
+    ),
     ("no_signature", {}, lambda r: "signature" not in r.json()),
 ]
 
@@ -328,8 +385,9 @@ def test_fault_modes(sim, http, client_key, kind, params, check):
     sim.faults.add(kind, **params)
     envelope = search_envelope(client_key, ("BRN", "BR-2024-0042"))
     envelope["message"]["search_request"][0]["reference_id"] = "R"
-    envelope["signature"] = get_profile("dci_cavage").sign(envelope["header"], envelope["message"], client_key,
-                                                           "openspp.test")
+    envelope["signature"] = get_profile("dci_cavage").sign(
+        envelope["header"], envelope["message"], client_key, "openspp.test"
+    )
     assert check(post(sim, http, C.PATH_SYNC_SEARCH, envelope, bearer=bearer))
 
 
@@ -355,8 +413,11 @@ def test_drop_latency_and_expired_tokens(sim, http, client_key):
         post(sim, http, C.PATH_SYNC_SEARCH, search_envelope(client_key, ("BRN", "BR-2024-0042")), bearer=bearer)
     sim.faults.add("latency", seconds=1.5)
     with pytest.raises(httpx.ReadTimeout), httpx.Client(timeout=0.5) as impatient:
-        impatient.post(sim.server.url("crvs") + C.PATH_SYNC_SEARCH,
-                       json=search_envelope(client_key, ("BRN", "X")), headers={"Authorization": f"Bearer {bearer}"})
+        impatient.post(
+            sim.server.url("crvs") + C.PATH_SYNC_SEARCH,
+            json=search_envelope(client_key, ("BRN", "X")),
+            headers={"Authorization": f"Bearer {bearer}"},
+        )
     sim.faults.add("expire_tokens")
     response = post(sim, http, C.PATH_SYNC_SEARCH, search_envelope(client_key, ("BRN", "X")), bearer=bearer)
     assert response.status_code == 401
@@ -393,9 +454,13 @@ def test_async_search_acks_then_calls_back_signed(sim, http, client_key, receive
 
 def test_subscribe_then_notify(sim, http, client_key, receiver):
     url, received = receiver
-    message = E.subscribe_message(E.new_id(), reg_type=C.REGISTRY_CIVIL, event_type="live_birth",
-                                  filter_query={"type": "ns:org:QueryType:expression", "value": {"expression": {}}},
-                                  notify_record_type="ns:org:RegistryRecordType:Person")
+    message = E.subscribe_message(
+        E.new_id(),
+        reg_type=C.REGISTRY_CIVIL,
+        event_type="live_birth",
+        filter_query={"type": "ns:org:QueryType:expression", "value": {"expression": {}}},
+        notify_record_type="ns:org:RegistryRecordType:Person",
+    )
     envelope = signed(client_key, C.ACTION_SUBSCRIBE, message, sender_uri=url)
     assert request_errors("crvs", C.PATH_SUBSCRIBE, envelope) == []
     assert post(sim, http, C.PATH_SUBSCRIBE, envelope).json()["message"]["ack_status"] == "ACK"

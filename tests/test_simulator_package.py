@@ -34,8 +34,9 @@ def test_the_command_is_installed():
     done = subprocess.run([str(command), "--help"], capture_output=True, text=True, check=False, timeout=60)
     assert done.returncode == 0
     assert "--require-signature" in done.stdout
-    refused = subprocess.run([str(command), "--client", "no-secret"], capture_output=True, text=True, check=False,
-                             timeout=60)
+    refused = subprocess.run(
+        [str(command), "--client", "no-secret"], capture_output=True, text=True, check=False, timeout=60
+    )
     assert refused.returncode == 2
     assert "ID:SECRET" in refused.stderr
 

@@ -62,10 +62,19 @@ def per_1000(run, n):
 
 def make_source(code, **values):
     data = {
-        "name": code, "code": code, "registry_type": C.REGISTRY_CIVIL, "base_url": f"{URL}/crvs",
-        "auth_type": "oauth2", "oauth2_client_id": CLIENT_ID, "oauth2_client_secret": CLIENT_SECRET,
-        "our_sender_id": "openspp.bench", "receiver_id": "crvs.simulator", "signing_key_id": KEY.id,
-        "signature_policy": "require", "timeout": 10, "max_batch_size": 100,
+        "name": code,
+        "code": code,
+        "registry_type": C.REGISTRY_CIVIL,
+        "base_url": f"{URL}/crvs",
+        "auth_type": "oauth2",
+        "oauth2_client_id": CLIENT_ID,
+        "oauth2_client_secret": CLIENT_SECRET,
+        "our_sender_id": "openspp.bench",
+        "receiver_id": "crvs.simulator",
+        "signing_key_id": KEY.id,
+        "signature_policy": "require",
+        "timeout": 10,
+        "max_batch_size": 100,
     }
     data.update(values)
     # each simulator process signs with a key of its own: read it where the source points
@@ -77,19 +86,22 @@ def make_source(code, **values):
 
 def raw_throughput(client, n):
     """Pre-built, signed envelopes posted with keep-alive: the physical limit."""
-    token = httpx.post(f"{URL}/crvs{C.PATH_TOKEN}", data={
-        "grant_type": "client_credentials", "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET}).json()["access_token"]
+    token = httpx.post(
+        f"{URL}/crvs{C.PATH_TOKEN}",
+        data={"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+    ).json()["access_token"]
     signer = client.config.signer
     profile = get_profile(client.config.signature_profile)
     bodies = []
     for _ in range(n):
-        item = E.search_item(C.QUERY_IDTYPE_VALUE, {"type": "BRN", "value": "BR-2024-0042"},
-                             reg_type=C.REGISTRY_CIVIL)
+        item = E.search_item(C.QUERY_IDTYPE_VALUE, {"type": "BRN", "value": "BR-2024-0042"}, reg_type=C.REGISTRY_CIVIL)
         message = E.search_message(E.new_id(), [item])
         head = E.header(C.ACTION_SEARCH, sender_id="openspp.bench", receiver_id="crvs.simulator")
-        bodies.append(E.json_bytes({"header": head, "message": message,
-                                    "signature": profile.sign(head, message, signer, "openspp.bench")}))
+        bodies.append(
+            E.json_bytes(
+                {"header": head, "message": message, "signature": profile.sign(head, message, signer, "openspp.bench")}
+            )
+        )
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     with httpx.Client(base_url=f"{URL}/crvs", timeout=10) as http:
         started, cpu = time.perf_counter(), time.process_time()
@@ -190,9 +202,20 @@ def profile_summary(client, n=500):
 
 def start_simulator(*arguments):
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "dci_simulator", "--port", str(port),  # noqa: S603
-                                "--client-key", os.environ["BENCH_CLIENT_KEY_FILE"], *arguments],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "dci_simulator",
+            "--port",
+            str(port),
+            "--client-key",
+            os.environ["BENCH_CLIENT_KEY_FILE"],
+            *arguments,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(1200):
         try:
@@ -212,19 +235,45 @@ def free_port():
 def start_job_server(workers, channels):
     """odoo-bin with ``workers`` HTTP workers and queue_job's runner on this database."""
     options = odoo.tools.config
-    command = [sys.executable, os.path.join(os.path.dirname(odoo.__path__[0]), "odoo-bin"),
-               "--addons-path", ",".join(options["addons_path"]), "--data-dir", options["data_dir"],
-               "-d", env.cr.dbname, "--db-filter", f"^{env.cr.dbname}$", "--workers", str(workers),  # noqa: F821
-               "--max-cron-threads", "0", "--http-interface", "127.0.0.1", "--http-port", str(free_port()),
-               "--gevent-port", str(free_port()),
-               "--load", "base,web,queue_job", "--limit-time-real", "600", "--limit-time-cpu", "600",
-               "--log-level", "warn"]
+    command = [
+        sys.executable,
+        os.path.join(os.path.dirname(odoo.__path__[0]), "odoo-bin"),
+        "--addons-path",
+        ",".join(options["addons_path"]),
+        "--data-dir",
+        options["data_dir"],
+        "-d",
+        env.cr.dbname,  # noqa: F821
+        "--db-filter",
+        f"^{env.cr.dbname}$",  # noqa: F821
+        "--workers",
+        str(workers),
+        "--max-cron-threads",
+        "0",
+        "--http-interface",
+        "127.0.0.1",
+        "--http-port",
+        str(free_port()),
+        "--gevent-port",
+        str(free_port()),
+        "--load",
+        "base,web,queue_job",
+        "--limit-time-real",
+        "600",
+        "--limit-time-cpu",
+        "600",
+        "--log-level",
+        "warn",
+    ]
     for name in ("db_host", "db_port", "db_user", "db_password"):
         if options[name]:
             command += [f"--{name}", str(options[name])]
     log = open(os.path.join(options["data_dir"], "bench-jobs.log"), "ab")  # noqa: SIM115 (kept for the process)
-    return subprocess.Popen(command, stdout=log,  # noqa: S603 (our own odoo-bin command line) stderr=subprocess.STDOUT,
-                            env=dict(os.environ, ODOO_QUEUE_JOB_CHANNELS=channels))
+    return subprocess.Popen(  # noqa: S603
+        command,
+        stdout=log,
+        env=dict(os.environ, ODOO_QUEUE_JOB_CHANNELS=channels),
+    )
 
 
 def stop(process):
@@ -261,11 +310,21 @@ def run_births(code, pairs, server=None):
         env.cr.rollback()  # noqa: F821 (a fresh snapshot)
         if run.state == "done":
             break
-        failed = env["queue.job"].search_count([("state", "=", "failed"), ("identity_key", "in", [  # noqa: F821
-            chunk._identity_key() for chunk in run.chunk_ids])])
+        failed = env["queue.job"].search_count(  # noqa: F821
+            [
+                ("state", "=", "failed"),
+                (
+                    "identity_key",
+                    "in",
+                    [chunk._identity_key() for chunk in run.chunk_ids],
+                ),
+            ]
+        )
         if failed or time.perf_counter() - started > RUN_DEADLINE:
-            raise SystemExit(f"bulk run {code}: {failed} failed jobs, {run.done_count} of {run.item_count} done "
-                             f"after {time.perf_counter() - started:.0f} s (log: bench-jobs.log)")
+            raise SystemExit(
+                f"bulk run {code}: {failed} failed jobs, {run.done_count} of {run.item_count} done "
+                f"after {time.perf_counter() - started:.0f} s (log: bench-jobs.log)"
+            )
         time.sleep(0.5)
     seconds = time.perf_counter() - started
     if run.failed_count or run.done_count != run.item_count:
@@ -276,6 +335,7 @@ def run_births(code, pairs, server=None):
 def cpu_seconds(simulator_pid, server):
     """CPU seconds used so far by the simulator, the job server (workers and runner), PostgreSQL's processes
     for this database (when the server is local), and the whole machine (busy time of every core)."""
+
     def used(process):
         try:
             times = process.cpu_times()
@@ -283,16 +343,23 @@ def cpu_seconds(simulator_pid, server):
             return 0.0
         return times.user + times.system
 
-    backends = [process for process in psutil.process_iter(["name", "cmdline"])
-                if (process.info["name"] or "").startswith("postgres")
-                and env.cr.dbname in " ".join(process.info["cmdline"] or [])]  # noqa: F821
+    backends = [
+        process
+        for process in psutil.process_iter(["name", "cmdline"])
+        if (process.info["name"] or "").startswith("postgres")
+        and env.cr.dbname in " ".join(process.info["cmdline"] or [])  # noqa: F821
+    ]
     machine = psutil.cpu_times()
     return {
         "simulator": used(psutil.Process(simulator_pid)),
         "job_server": sum(used(process) for process in [server, *server.children(recursive=True)]),
         "postgres": sum(used(process) for process in backends),
-        "machine": machine.user + machine.nice + machine.system + getattr(machine, "irq", 0)
-        + getattr(machine, "softirq", 0) + getattr(machine, "steal", 0),
+        "machine": machine.user
+        + machine.nice
+        + machine.system
+        + getattr(machine, "irq", 0)
+        + getattr(machine, "softirq", 0)
+        + getattr(machine, "steal", 0),
     }
 
 
@@ -324,8 +391,14 @@ def queue_bench():
         baseline = {child.pid: child.memory_info().rss for child in http_workers(server)}
         seconds, rss = run_births("bench_bulk", cycled_births(BULK_POPULATION, BULK_ITEMS), server)
         growth = max((peak - baseline.get(pid, first)) / 2**20 for pid, (first, peak) in rss.items())
-        figures.update({"bulk_items": BULK_ITEMS, "bulk_rss_growth_mb": round(growth, 1),
-                        "bulk_seconds": round(seconds, 1), "bulk_items_per_s": round(BULK_ITEMS / seconds)})
+        figures.update(
+            {
+                "bulk_items": BULK_ITEMS,
+                "bulk_rss_growth_mb": round(growth, 1),
+                "bulk_seconds": round(seconds, 1),
+                "bulk_items_per_s": round(BULK_ITEMS / seconds),
+            }
+        )
         if BULK_ITEMS == 1_000_000:
             figures["bulk_1m_rss_growth_mb"] = round(growth, 1)
     finally:
@@ -346,10 +419,14 @@ def queue_bench():
     finally:
         stop(server)
         stop(simulator)
-    figures["latency_scaling"] = {str(capacity): {"items_per_s": round(rate), "ratio_to_linear":
-                                                  round(rate / (rates[1] * capacity), 2),
-                                                  "cpu_ms_per_envelope": cpu[capacity]}
-                                  for capacity, rate in rates.items()}
+    figures["latency_scaling"] = {
+        str(capacity): {
+            "items_per_s": round(rate),
+            "ratio_to_linear": round(rate / (rates[1] * capacity), 2),
+            "cpu_ms_per_envelope": cpu[capacity],
+        }
+        for capacity, rate in rates.items()
+    }
     figures["latency_scaling_ratio_at_8"] = figures["latency_scaling"]["8"]["ratio_to_linear"]
     return figures
 

@@ -1,7 +1,7 @@
 """The longest functions of the addons, tests and tools, by lines (decorators included).
 
-    python tools/function_lengths.py            # the 15 longest
-    python tools/function_lengths.py --max 60   # and exit 1 if any is longer than 60 lines
+python tools/function_lengths.py            # the 15 longest
+python tools/function_lengths.py --max 60   # and exit 1 if any is longer than 60 lines
 """
 
 import argparse
@@ -30,7 +30,7 @@ def main():
     parser.add_argument("--max", type=int, help="exit 1 if a function is longer than this")
     args = parser.parse_args()
     lengths = sorted(function_lengths(ROOT), reverse=True)
-    for lines, where in lengths[:args.top]:
+    for lines, where in lengths[: args.top]:
         print(f"{lines:4d} {where}")
     return 1 if args.max and lengths and lengths[0][0] > args.max else 0
 

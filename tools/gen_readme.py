@@ -27,8 +27,7 @@ HEADING_UNDERLINES = {1: "~", 2: "^"}
 MATURITY_BADGES = {
     "alpha": ("https://img.shields.io/badge/maturity-Alpha-red.png", "Alpha"),
     "beta": ("https://img.shields.io/badge/maturity-Beta-yellow.png", "Beta"),
-    "production/stable": ("https://img.shields.io/badge/maturity-Production%2FStable-green.png",
-                          "Production/Stable"),
+    "production/stable": ("https://img.shields.io/badge/maturity-Production%2FStable-green.png", "Production/Stable"),
     "mature": ("https://img.shields.io/badge/maturity-Mature-brightgreen.png", "Mature"),
 }
 LICENSE_URLS = {
@@ -106,10 +105,16 @@ def readme(addon_dir):
     maturity_image, maturity = MATURITY_BADGES[status]
     badges = [
         (maturity_image, "https://odoo-community.org/page/development-status", maturity),
-        (f"https://img.shields.io/badge/license-{manifest['license'].replace('-', '--')}-blue.png",
-         LICENSE_URLS[manifest["license"]], f"License: {manifest['license']}"),
-        (f"https://img.shields.io/badge/github-{org}%2F{repo.replace('-', '--')}-lightgray.png?logo=github",
-         f"https://github.com/{org}/{repo}/tree/{BRANCH}/{addon}", f"{org}/{repo}"),
+        (
+            f"https://img.shields.io/badge/license-{manifest['license'].replace('-', '--')}-blue.png",
+            LICENSE_URLS[manifest["license"]],
+            f"License: {manifest['license']}",
+        ),
+        (
+            f"https://img.shields.io/badge/github-{org}%2F{repo.replace('-', '--')}-lightgray.png?logo=github",
+            f"https://github.com/{org}/{repo}/tree/{BRANCH}/{addon}",
+            f"{org}/{repo}",
+        ),
     ]
     parts = [
         f"{'=' * len(name)}\n{name}\n{'=' * len(name)}\n",
@@ -120,8 +125,10 @@ def readme(addon_dir):
         "   !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
         f"   !! source digest: sha256:{digest}\n"
         "   !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n",
-        "".join(f".. |badge{number}| image:: {image}\n    :target: {target}\n    :alt: {alt}\n"
-                for number, (image, target, alt) in enumerate(badges, 1)),
+        "".join(
+            f".. |badge{number}| image:: {image}\n    :target: {target}\n    :alt: {alt}\n"
+            for number, (image, target, alt) in enumerate(badges, 1)
+        ),
         " ".join(f"|badge{number}|" for number in range(1, len(badges) + 1)) + "\n",
         fragments["DESCRIPTION"],
     ]
@@ -130,28 +137,47 @@ def readme(addon_dir):
             ".. IMPORTANT::\n"
             "   This is an alpha version, the data model and design can change at any time without warning.\n"
             "   Only for development or testing purpose, do not use in production.\n"
-            "   `More details on development status <https://odoo-community.org/page/development-status>`_\n")
+            "   `More details on development status <https://odoo-community.org/page/development-status>`_\n"
+        )
     parts.append("**Table of contents**\n\n.. contents::\n   :local:\n")
     parts += [section(title, "=", fragments[key]) for key, title in SECTIONS if key in fragments]
     issues = f"https://github.com/{org}/{repo}/issues"
-    parts.append(section("Bug Tracker", "=", (
-        f"Bugs are tracked on `GitHub Issues <{issues}>`_.\n"
-        "In case of trouble, please check there if your issue has already been reported.\n"
-        "If you spotted it first, help us to smash it by providing a detailed and welcomed\n"
-        f"`feedback <{issues}/new?body=module:%20{addon}%0Aversion:%20{BRANCH}%0A%0A"
-        "**Steps%20to%20reproduce**%0A-%20...%0A%0A**Current%20behavior**%0A%0A**Expected%20behavior**>`_.\n\n"
-        "Do not contact contributors directly about support or help with technical issues.\n")))
+    parts.append(
+        section(
+            "Bug Tracker",
+            "=",
+            (
+                f"Bugs are tracked on `GitHub Issues <{issues}>`_.\n"
+                "In case of trouble, please check there if your issue has already been reported.\n"
+                "If you spotted it first, help us to smash it by providing a detailed and welcomed\n"
+                f"`feedback <{issues}/new?body=module:%20{addon}%0Aversion:%20{BRANCH}%0A%0A"
+                "**Steps%20to%20reproduce**%0A-%20...%0A%0A**Current%20behavior**%0A%0A**Expected%20behavior**>`_.\n\n"
+                "Do not contact contributors directly about support or help with technical issues.\n"
+            ),
+        )
+    )
     credits = [section("Authors", "~", "".join(f"* {author.strip()}\n" for author in manifest["author"].split(",")))]
     if "CONTRIBUTORS" in fragments:
         credits.append(section("Contributors", "~", fragments["CONTRIBUTORS"]))
     maintainers = manifest["maintainers"]
-    credits.append(section("Maintainers", "~", (
-        "".join(f".. |maintainer-{login}| image:: https://github.com/{login}.png?size=40px\n"
-                f"    :target: https://github.com/{login}\n    :alt: {login}\n" for login in maintainers)
-        + f"\nCurrent maintainer{'s' if len(maintainers) > 1 else ''}:\n\n"
-        + " ".join(f"|maintainer-{login}|" for login in maintainers) + "\n\n"
-        f"This module is part of the `{org}/{repo} <https://github.com/{org}/{repo}/tree/{BRANCH}/{addon}>`_ "
-        "project on GitHub.\n\nYou are welcome to contribute.\n")))
+    credits.append(
+        section(
+            "Maintainers",
+            "~",
+            (
+                "".join(
+                    f".. |maintainer-{login}| image:: https://github.com/{login}.png?size=40px\n"
+                    f"    :target: https://github.com/{login}\n    :alt: {login}\n"
+                    for login in maintainers
+                )
+                + f"\nCurrent maintainer{'s' if len(maintainers) > 1 else ''}:\n\n"
+                + " ".join(f"|maintainer-{login}|" for login in maintainers)
+                + "\n\n"
+                f"This module is part of the `{org}/{repo} <https://github.com/{org}/{repo}/tree/{BRANCH}/{addon}>`_ "
+                "project on GitHub.\n\nYou are welcome to contribute.\n"
+            ),
+        )
+    )
     parts.append(section("Credits", "=", "\n".join(credits)))
     return "\n".join(parts)
 
@@ -172,8 +198,10 @@ def main(check=False):
             html = index_html(text)
         except SystemMessage as error:
             raise SystemExit(f"{addon_dir.name}: the generated README.rst does not render: {error}") from None
-        for path, content in ((addon_dir / "README.rst", text),
-                              (addon_dir / "static" / "description" / "index.html", html)):
+        for path, content in (
+            (addon_dir / "README.rst", text),
+            (addon_dir / "static" / "description" / "index.html", html),
+        ):
             if path.exists() and path.read_text(encoding="utf-8") == content:
                 continue
             if check:

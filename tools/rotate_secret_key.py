@@ -29,12 +29,25 @@ def rotate(env):
     counts = {}
     for model, column in STORED_SECRETS:
         table = env[model]._table
-        env.cr.execute(SQL("SELECT id, %s FROM %s WHERE %s IS NOT NULL", SQL.identifier(column),
-                           SQL.identifier(table), SQL.identifier(column)))
+        env.cr.execute(
+            SQL(
+                "SELECT id, %s FROM %s WHERE %s IS NOT NULL",
+                SQL.identifier(column),
+                SQL.identifier(table),
+                SQL.identifier(column),
+            )
+        )
         rows = env.cr.fetchall()
         for record_id, stored in rows:
-            env.cr.execute(SQL("UPDATE %s SET %s = %s WHERE id = %s", SQL.identifier(table), SQL.identifier(column),
-                               secrets.rotate(stored), record_id))
+            env.cr.execute(
+                SQL(
+                    "UPDATE %s SET %s = %s WHERE id = %s",
+                    SQL.identifier(table),
+                    SQL.identifier(column),
+                    secrets.rotate(stored),
+                    record_id,
+                )
+            )
         counts[f"{model}.{column}"] = len(rows)
     env.invalidate_all()
     return counts

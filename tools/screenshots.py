@@ -26,20 +26,28 @@ SCREENS = [
     ("data_sources", "/odoo/action-spp_dci_client.spp_dci_data_source_action", ".o_data_row"),
     ("data_source_new", "/odoo/action-spp_dci_client.spp_dci_data_source_action/new", ".o_form_view"),
     ("data_source_form", "/odoo/action-spp_dci_client.spp_dci_data_source_action/{source}", ".o-mail-Chatter"),
-    ("fetch_registry_keys", "/odoo/action-spp_dci_client.spp_dci_data_source_action/{source}",
-     "click:button[name=action_fetch_registry_keys]|click:.modal button[name=action_fetch]|.modal .o_data_row"),
-    ("data_source_key_pinned", "/odoo/action-spp_dci_client.spp_dci_data_source_action/{source}",
-     "click:button[name=action_fetch_registry_keys]|click:.modal button[name=action_fetch]"
-     "|click:.modal button[name=action_pin_key]|click:.o_notebook_headers a[name=signatures]"
-     "|.o_field_widget[name=registry_key_id]"),
+    (
+        "fetch_registry_keys",
+        "/odoo/action-spp_dci_client.spp_dci_data_source_action/{source}",
+        "click:button[name=action_fetch_registry_keys]|click:.modal button[name=action_fetch]|.modal .o_data_row",
+    ),
+    (
+        "data_source_key_pinned",
+        "/odoo/action-spp_dci_client.spp_dci_data_source_action/{source}",
+        "click:button[name=action_fetch_registry_keys]|click:.modal button[name=action_fetch]"
+        "|click:.modal button[name=action_pin_key]|click:.o_notebook_headers a[name=signatures]"
+        "|.o_field_widget[name=registry_key_id]",
+    ),
     ("signing_key", "/odoo/action-spp_dci_client.spp_dci_signing_key_action/{key}", ".o_clipboard_button"),
     ("message_log", "/odoo/action-spp_dci_client.spp_dci_transaction_action", ".o_list_view"),
-    ("message_log_graph", "/odoo/action-spp_dci_client.spp_dci_transaction_action?view_type=graph",
-     ".o_graph_renderer canvas"),
+    (
+        "message_log_graph",
+        "/odoo/action-spp_dci_client.spp_dci_transaction_action?view_type=graph",
+        ".o_graph_renderer canvas",
+    ),
     ("message_log_pivot", "/odoo/action-spp_dci_client.spp_dci_transaction_action?view_type=pivot", ".o_pivot"),
     ("failed_today", "/odoo/action-spp_dci_client.spp_dci_transaction_action_failed_today", ".o_list_view"),
-    ("apps_menu", "/odoo/action-spp_dci_client.spp_dci_overview_action",
-     "click:.o_navbar_apps_menu button|.o_app"),
+    ("apps_menu", "/odoo/action-spp_dci_client.spp_dci_overview_action", "click:.o_navbar_apps_menu button|.o_app"),
 ]
 
 
@@ -54,10 +62,20 @@ class Chrome:
         self.profile = tempfile.mkdtemp(prefix="dci-shots-")
         port = free_port()
         binary = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-        self.process = subprocess.Popen([  # noqa: S603 (the local Chromium, our own arguments)
-            binary, "--headless=new", "--no-sandbox", "--disable-gpu", f"--remote-debugging-port={port}",
-            f"--user-data-dir={self.profile}", f"--window-size={width},{height}", "about:blank",
-        ], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(  # noqa: S603
+            [
+                binary,
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                f"--remote-debugging-port={port}",
+                f"--user-data-dir={self.profile}",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for _attempt in range(100):
             try:
                 targets = requests.get(f"http://127.0.0.1:{port}/json", timeout=1).json()
@@ -100,14 +118,21 @@ def main(base_url, folder):
     folder = pathlib.Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     session = requests.Session()
-    database = session.post(f"{base_url}/web/database/list", json={"jsonrpc": "2.0", "params": {}},
-                            timeout=30).json()["result"][0]
-    session.post(f"{base_url}/web/session/authenticate", json={"jsonrpc": "2.0", "params": {
-        "db": database, "login": "admin", "password": "admin"}}, timeout=30).raise_for_status()
+    database = session.post(f"{base_url}/web/database/list", json={"jsonrpc": "2.0", "params": {}}, timeout=30).json()[
+        "result"
+    ][0]
+    session.post(
+        f"{base_url}/web/session/authenticate",
+        json={"jsonrpc": "2.0", "params": {"db": database, "login": "admin", "password": "admin"}},
+        timeout=30,
+    ).raise_for_status()
 
     def rpc(model, method, *args):
-        answer = session.post(f"{base_url}/web/dataset/call_kw", json={"jsonrpc": "2.0", "params": {
-            "model": model, "method": method, "args": list(args), "kwargs": {}}}, timeout=60).json()
+        answer = session.post(
+            f"{base_url}/web/dataset/call_kw",
+            json={"jsonrpc": "2.0", "params": {"model": model, "method": method, "args": list(args), "kwargs": {}}},
+            timeout=60,
+        ).json()
         return answer["result"]
 
     source = rpc("spp.dci.data.source", "search", [("code", "=", "crvs_main")])[0]
@@ -116,14 +141,13 @@ def main(base_url, folder):
     try:
         host = base_url.split("://", 1)[1].split(":")[0]
         chrome.call("Network.enable")
-        chrome.call("Network.setCookie", name="session_id", value=session.cookies["session_id"], domain=host,
-                    path="/")
+        chrome.call("Network.setCookie", name="session_id", value=session.cookies["session_id"], domain=host, path="/")
         for name, path, steps in SCREENS:
             chrome.call("Page.navigate", url=base_url + path.format(source=source, key=key))
             time.sleep(1)
             for step in steps.split("|"):
                 if step.startswith("click:"):
-                    selector = step[len("click:"):]
+                    selector = step[len("click:") :]
                     chrome.wait_for(selector)
                     chrome.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
                 else:

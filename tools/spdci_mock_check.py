@@ -46,15 +46,29 @@ def mock_admin(base_url, method, path):
 def request_kinds(client, role, data_source):
     kinds = [
         ("search by id", lambda: client.search_by_id("BRN", "BR-Ñoño-0001")),
-        ("search by predicate", lambda: client.search_by_predicate(
-            [{"seq_num": 1, "expression1": {"attribute_name": "given_name", "operator": "eq",
-                                            "attribute_value": "Zoë"}}])),
-        ("search by expression", lambda: client.search_by_expression(
-            {"collection": "Person", "query": {"name.surname": {"$eq": "Müller"}}})),
+        (
+            "search by predicate",
+            lambda: client.search_by_predicate(
+                [
+                    {
+                        "seq_num": 1,
+                        "expression1": {"attribute_name": "given_name", "operator": "eq", "attribute_value": "Zoë"},
+                    }
+                ]
+            ),
+        ),
+        (
+            "search by expression",
+            lambda: client.search_by_expression({"collection": "Person", "query": {"name.surname": {"$eq": "Müller"}}}),
+        ),
         ("search by date range", lambda: client.search_by_date_range("2024-01-01", "2024-12-31")),
-        ("batch search", lambda: client.search_batch(
-            [{"query_type": "idtype-value", "query": {"type": "UIN", "value": f"U-{n}"}} for n in range(3)],
-            strict=False)),
+        (
+            "batch search",
+            lambda: client.search_batch(
+                [{"query_type": "idtype-value", "query": {"type": "UIN", "value": f"U-{n}"}} for n in range(3)],
+                strict=False,
+            ),
+        ),
         ("async search", lambda: client.search_async("idtype-value", {"type": "UIN", "value": "U-1"})),
         ("subscribe", lambda: client.subscribe(EVENT_TYPES[role])),
         ("unsubscribe", lambda: client.unsubscribe(["sub-0001"])),
@@ -64,8 +78,9 @@ def request_kinds(client, role, data_source):
     if role != "dr":
         kinds.append(("txn status", lambda: client.txn_status("txn-0001")))
     if role == "ibr":
-        kinds.append(("enrolled", lambda: IBRService(data_source, data_source.env, client=client).is_enrolled(
-            "UIN", "U-1")))
+        kinds.append(
+            ("enrolled", lambda: IBRService(data_source, data_source.env, client=client).is_enrolled("UIN", "U-1"))
+        )
     return kinds
 
 
@@ -73,20 +88,22 @@ def run(env, role, base_url):
     key = env["spp.dci.signing.key"].create({"name": f"spdci check {role}", "algorithm": "ed25519"})
     key.action_generate()
     key.action_activate()
-    data_source = env["spp.dci.data.source"].create({
-        "name": f"spdci-compliance mock ({role})",
-        "code": f"spdci_mock_{role}_{key.id}",
-        "registry_type": REGISTRY_TYPES[role],
-        "base_url": base_url,
-        "auth_type": "none",
-        "our_sender_id": "openspp-client",
-        "our_callback_uri": UNUSED_CALLBACK,
-        "receiver_id": f"{role}.registry",
-        "signing_key_id": key.id,
-        "signature_policy": "off",
-        "max_attempts": 1,
-        "timeout": 10,
-    })
+    data_source = env["spp.dci.data.source"].create(
+        {
+            "name": f"spdci-compliance mock ({role})",
+            "code": f"spdci_mock_{role}_{key.id}",
+            "registry_type": REGISTRY_TYPES[role],
+            "base_url": base_url,
+            "auth_type": "none",
+            "our_sender_id": "openspp-client",
+            "our_callback_uri": UNUSED_CALLBACK,
+            "receiver_id": f"{role}.registry",
+            "signing_key_id": key.id,
+            "signature_policy": "off",
+            "max_attempts": 1,
+            "timeout": 10,
+        }
+    )
     env.cr.commit()
     mock_admin(base_url, "DELETE", "/admin/requests")
     outcomes = []

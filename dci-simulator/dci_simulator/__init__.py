@@ -14,5 +14,12 @@ from .population import Population
 from .registry import SimulatedRegistry, simulator_private_key, simulator_rsa_private_key
 from .server import SimulatorServer
 
-__all__ = ["FaultKind", "KeyFiles", "Population", "SimulatedRegistry", "SimulatorServer", "simulator_private_key",
-           "simulator_rsa_private_key"]
+__all__ = [
+    "FaultKind",
+    "KeyFiles",
+    "Population",
+    "SimulatedRegistry",
+    "SimulatorServer",
+    "simulator_private_key",
+    "simulator_rsa_private_key",
+]

@@ -42,8 +42,11 @@ class TokenIssuer:
         if fields.get("grant_type") != "client_credentials":
             return Reply.json({"error": "unsupported_grant_type"}, 400)
         expected = self.clients.get(client_id)
-        if expected is None or not secrets.compare_digest(expected, client_secret or "") \
-                or kind == FaultKind.TOKEN_REJECT:
+        if (
+            expected is None
+            or not secrets.compare_digest(expected, client_secret or "")
+            or kind == FaultKind.TOKEN_REJECT
+        ):
             return Reply.json({"error": "invalid_client"}, 401)
         lifetime = fault.params.get("lifetime", self.lifetime) if kind == FaultKind.LIFETIME else self.lifetime
         token = secrets.token_urlsafe(24)

@@ -98,8 +98,9 @@ def kind_of(fault):
 def status_reply(fault, code=None):
     """The error answer of a "status" fault, with its Retry-After."""
     status = fault.params["status"]
-    reply = http_error(status, code or fault.params.get("code") or STATUS_CODES.get(status, ERR_SERVICE_UNAVAILABLE),
-                       "injected fault")
+    reply = http_error(
+        status, code or fault.params.get("code") or STATUS_CODES.get(status, ERR_SERVICE_UNAVAILABLE), "injected fault"
+    )
     if fault.params.get("retry_after") is not None:
         reply.headers["Retry-After"] = str(fault.params["retry_after"])
     return reply

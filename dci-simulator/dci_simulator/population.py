@@ -15,10 +15,31 @@ GIVEN_NAMES = {
     "female": ["Amina", "Maria", "Grace", "Leila", "Nadia", "Rosa", "Sara", "Ines", "Joy", "Lina", "Mei", "Ana"],
     "male": ["Juan", "Ali", "Kofi", "Tomas", "Ravi", "Samuel", "Omar", "Luis", "Daniel", "Hugo", "Ivan", "Noah"],
 }
-SURNAMES = ["Santos", "Reyes", "Mensah", "Okafor", "Dela Cruz", "Haddad", "Nguyen", "Garcia", "Bautista",
-            "Mwangi", "Kowalski", "Silva", "Fernandez", "Rahman", "Tan", "Morales"]
-PLACES = ["Central District Hospital", "North Health Centre", "East Maternity Clinic", "Home birth, West Village",
-          "South Provincial Hospital"]
+SURNAMES = [
+    "Santos",
+    "Reyes",
+    "Mensah",
+    "Okafor",
+    "Dela Cruz",
+    "Haddad",
+    "Nguyen",
+    "Garcia",
+    "Bautista",
+    "Mwangi",
+    "Kowalski",
+    "Silva",
+    "Fernandez",
+    "Rahman",
+    "Tan",
+    "Morales",
+]
+PLACES = [
+    "Central District Hospital",
+    "North Health Centre",
+    "East Maternity Clinic",
+    "Home birth, West Village",
+    "South Provincial Hospital",
+]
 PROGRAMMES = [
     ("PRG-4PS", "Conditional Cash Transfer"),
     ("PRG-SPN", "Social Pension"),
@@ -74,23 +95,67 @@ class Population:
         return self.by_identifier.get((identifier_type, identifier_value))
 
     def _generate_fixed(self):
-        mother = self._add(Person("UIN-100000001", None, "Rosa", "Santos", "female", date(1994, 6, 2),
-                                  PLACES[0]))
+        mother = self._add(Person("UIN-100000001", None, "Rosa", "Santos", "female", date(1994, 6, 2), PLACES[0]))
         father = self._add(Person("UIN-100000002", None, "Luis", "Santos", "male", date(1991, 1, 20), PLACES[0]))
-        self._add(Person("UIN-200000042", "BR-2024-0042", "Maria", "Santos", "female", date(2024, 3, 15),
-                         PLACES[0], mother.uin, father.uin))
-        self._add(Person("UIN-200000043", "BR-2024-0043", "Tomas", "Bautista", "male", date(2024, 1, 9),
-                         PLACES[1], death_date=date(2024, 8, 30), drn="DR-2024-0007"))
-        self._add(Person("UIN-200000044", "BR-2024-0044", "Amina", "Mensah", "female", date(2024, 2, 1),
-                         PLACES[2], enrolments=[self._enrolment("PRG-CBN", date(2024, 4, 1)),
-                                                self._enrolment("PRG-SFP", date(2024, 6, 1))]))
-        self._add(Person("UIN-200000045", "BR-2024-0045", "Samuel", "Okafor", "male", date(2024, 5, 20),
-                         PLACES[3], disability=self._disability(date(2024, 9, 1), {"MOB_SS": 4, "VIS_SS": 1,
-                                                                                  "HEAR_SS": 1, "COG_SS": 2,
-                                                                                  "SC_SS": 3, "COM_SS": 1},
-                                                                 ["physical"], "Approved", 2)))
-        self._add(Person("UIN-200000046", "BR-2024-0046", "Juan", "Reyes", "male", date(2023, 11, 2), PLACES[4],
-                         mother.uin))
+        self._add(
+            Person(
+                "UIN-200000042",
+                "BR-2024-0042",
+                "Maria",
+                "Santos",
+                "female",
+                date(2024, 3, 15),
+                PLACES[0],
+                mother.uin,
+                father.uin,
+            )
+        )
+        self._add(
+            Person(
+                "UIN-200000043",
+                "BR-2024-0043",
+                "Tomas",
+                "Bautista",
+                "male",
+                date(2024, 1, 9),
+                PLACES[1],
+                death_date=date(2024, 8, 30),
+                drn="DR-2024-0007",
+            )
+        )
+        self._add(
+            Person(
+                "UIN-200000044",
+                "BR-2024-0044",
+                "Amina",
+                "Mensah",
+                "female",
+                date(2024, 2, 1),
+                PLACES[2],
+                enrolments=[self._enrolment("PRG-CBN", date(2024, 4, 1)), self._enrolment("PRG-SFP", date(2024, 6, 1))],
+            )
+        )
+        self._add(
+            Person(
+                "UIN-200000045",
+                "BR-2024-0045",
+                "Samuel",
+                "Okafor",
+                "male",
+                date(2024, 5, 20),
+                PLACES[3],
+                disability=self._disability(
+                    date(2024, 9, 1),
+                    {"MOB_SS": 4, "VIS_SS": 1, "HEAR_SS": 1, "COG_SS": 2, "SC_SS": 3, "COM_SS": 1},
+                    ["physical"],
+                    "Approved",
+                    2,
+                ),
+            )
+        )
+        self._add(
+            Person("UIN-200000046", "BR-2024-0046", "Juan", "Reyes", "male", date(2023, 11, 2), PLACES[4], mother.uin)
+        )
 
     def _generate(self, size):
         rng = self.rng
@@ -112,13 +177,15 @@ class Population:
                 person.drn = f"DR-{person.death_date.year}-{50000 + number}"
             if rng.random() < 0.3:
                 codes = rng.sample([code for code, _name in PROGRAMMES], rng.randint(1, 2))
-                person.enrolments = [self._enrolment(code, birth_date + timedelta(days=rng.randrange(30, 3000)))
-                                     for code in codes]
+                person.enrolments = [
+                    self._enrolment(code, birth_date + timedelta(days=rng.randrange(30, 3000))) for code in codes
+                ]
             if rng.random() < 0.12:
                 scores = {domain: rng.choices((1, 2, 3, 4), weights=(60, 25, 10, 5))[0] for domain in WG_DOMAINS}
                 severe = any(score >= 3 for score in scores.values())
                 person.disability = self._disability(
-                    birth_date + timedelta(days=rng.randrange(100, 5000)), scores,
+                    birth_date + timedelta(days=rng.randrange(100, 5000)),
+                    scores,
                     rng.sample(IMPAIRMENTS, rng.randint(1, 2)) if severe else [],
                     rng.choice(("Approved", "Pending", "Expired")) if severe else "Pending",
                     rng.randint(1, 4),
@@ -127,10 +194,19 @@ class Population:
 
     def _enrolment(self, code, enrolment_date):
         name = dict(PROGRAMMES)[code]
-        return {"programme_identifier": code, "programme_name": name, "enrolment_date": enrolment_date.isoformat(),
-                "enrolment_status": 1}
+        return {
+            "programme_identifier": code,
+            "programme_name": name,
+            "enrolment_date": enrolment_date.isoformat(),
+            "enrolment_status": 1,
+        }
 
     @staticmethod
     def _disability(assessed, scores, impairments, status, level):
-        return {"scores": scores, "impairments": impairments, "status": status, "level": level,
-                "assessed": assessed.isoformat()}
+        return {
+            "scores": scores,
+            "impairments": impairments,
+            "status": status,
+            "level": level,
+            "assessed": assessed.isoformat(),
+        }

@@ -85,5 +85,11 @@ def ack(correlation_id=None):
 
 
 def err(code, message):
-    return {"message": {"ack_status": ERR, "timestamp": timestamp(), "error": {"code": code, "message": message},
-                        "correlation_id": new_id()}}
+    return {
+        "message": {
+            "ack_status": ERR,
+            "timestamp": timestamp(),
+            "error": {"code": code, "message": message},
+            "correlation_id": new_id(),
+        }
+    }

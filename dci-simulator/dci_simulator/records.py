@@ -3,8 +3,14 @@
 from datetime import date
 
 # Washington Group domains and answers, as the DR spec's disability_details carries them.
-WG_NAMES = {"VIS_SS": "Seeing", "HEAR_SS": "Hearing", "MOB_SS": "Walking", "COG_SS": "Remembering",
-            "SC_SS": "Self-care", "COM_SS": "Communicating"}
+WG_NAMES = {
+    "VIS_SS": "Seeing",
+    "HEAR_SS": "Hearing",
+    "MOB_SS": "Walking",
+    "COG_SS": "Remembering",
+    "SC_SS": "Self-care",
+    "COM_SS": "Communicating",
+}
 WG_LEVELS = {1: "No difficulty", 2: "Some difficulty", 3: "A lot of difficulty", 4: "Cannot do at all"}
 ENROLMENT_STATUS = {1: "Active", 2: "Deceased", 3: "Graduated", 4: "Suspended"}
 
@@ -35,20 +41,28 @@ def crvs_record(person, spelling="birth_date"):
 
 def ibr_records(person):
     """One beneficiary record per programme enrolment."""
-    return [{
-        "member": {
-            "member_identifier": [identifier(kind, value) for kind, value in person.identifiers()],
-            "demographic_info": {"name": {"given_name": person.given_name, "surname": person.surname},
-                                 "sex": person.sex, "birth_date": person.birth_date.isoformat()},
-        },
-        "programme_identifier": {
-            "programme": {"programme_identifier": enrolment["programme_identifier"],
-                          "programme_name": enrolment["programme_name"]},
-            "enrolment_date": enrolment["enrolment_date"],
-            "enrolment_status": ENROLMENT_STATUS[enrolment["enrolment_status"]],
-            "benefits": {"benefit_type": "Cash", "benefit_frequency": "Monthly"},
-        },
-    } for enrolment in person.enrolments]
+    return [
+        {
+            "member": {
+                "member_identifier": [identifier(kind, value) for kind, value in person.identifiers()],
+                "demographic_info": {
+                    "name": {"given_name": person.given_name, "surname": person.surname},
+                    "sex": person.sex,
+                    "birth_date": person.birth_date.isoformat(),
+                },
+            },
+            "programme_identifier": {
+                "programme": {
+                    "programme_identifier": enrolment["programme_identifier"],
+                    "programme_name": enrolment["programme_name"],
+                },
+                "enrolment_date": enrolment["enrolment_date"],
+                "enrolment_status": ENROLMENT_STATUS[enrolment["enrolment_status"]],
+                "benefits": {"benefit_type": "Cash", "benefit_frequency": "Monthly"},
+            },
+        }
+        for enrolment in person.enrolments
+    ]
 
 
 def dr_record(person):
@@ -62,10 +76,14 @@ def dr_record(person):
         },
         "disability_status": disability["status"],
         "disability_level": disability["level"],
-        "disability_details": [{"impairment_type": kind, "impairment_level": "Severe impairment or difficulty"}
-                               for kind in disability["impairments"]]
-        + [{"impairment_type": WG_NAMES[domain], "impairment_level": WG_LEVELS[score]}
-           for domain, score in disability["scores"].items()],
+        "disability_details": [
+            {"impairment_type": kind, "impairment_level": "Severe impairment or difficulty"}
+            for kind in disability["impairments"]
+        ]
+        + [
+            {"impairment_type": WG_NAMES[domain], "impairment_level": WG_LEVELS[score]}
+            for domain, score in disability["scores"].items()
+        ],
         "registration_date": disability["assessed"],
         "last_updated": disability["assessed"],
     }
@@ -95,8 +113,9 @@ def compare(left, operator, right):
     if isinstance(right, (int, float)) or isinstance(left, date):
         left, right = str(left), str(right)
     try:
-        return {"eq": left == right, "gt": left > right, "lt": left < right, "ge": left >= right,
-                "le": left <= right}[operator]
+        return {"eq": left == right, "gt": left > right, "lt": left < right, "ge": left >= right, "le": left <= right}[
+            operator
+        ]
     except KeyError:
         raise QueryError(f"unknown operator {operator!r}") from None
     except TypeError:
@@ -122,8 +141,11 @@ def match_predicate(person, predicate):
 def _expression(person, expression):
     if not isinstance(expression, dict):
         raise QueryError("a predicate expression must be an object")
-    return compare(attribute(person, expression.get("attribute_name")), expression.get("operator"),
-                   expression.get("attribute_value"))
+    return compare(
+        attribute(person, expression.get("attribute_name")),
+        expression.get("operator"),
+        expression.get("attribute_value"),
+    )
 
 
 def match_expression(person, expression):

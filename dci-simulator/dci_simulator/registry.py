@@ -119,11 +119,25 @@ class SimulatedRegistry:
         event type is ignored
     """
 
-    def __init__(self, population=None, *, clients=None, token_lifetime=3600, client_keys=None,
-                 client_jwks_url=None, require_signature=False, signing_key=None, rsa_signing_key=None,
-                 peer=PEER_SPEC, openg2p_algorithms=OPENG2P_DEFAULT_ALGORITHMS, record_spelling="birth_date",
-                 callback_delay=0.05, keep_requests=False, request_validator=None,
-                 separate_deaths=True):
+    def __init__(
+        self,
+        population=None,
+        *,
+        clients=None,
+        token_lifetime=3600,
+        client_keys=None,
+        client_jwks_url=None,
+        require_signature=False,
+        signing_key=None,
+        rsa_signing_key=None,
+        peer=PEER_SPEC,
+        openg2p_algorithms=OPENG2P_DEFAULT_ALGORITHMS,
+        record_spelling="birth_date",
+        callback_delay=0.05,
+        keep_requests=False,
+        request_validator=None,
+        separate_deaths=True,
+    ):
         if peer not in PEER_PROFILES:
             raise ValueError(f"unknown peer {peer!r}: one of {sorted(PEER_PROFILES)}")
         self.population = population or Population()
@@ -132,8 +146,11 @@ class SimulatedRegistry:
         self.signer = Signer.of(signing_key or simulator_private_key())
         self.rsa_signer = Signer.of(rsa_signing_key or simulator_rsa_private_key())
         self.peer = peer
-        self.profiles = {PEER_SPEC: CavageProfile(), PEER_OPENSPP: OpenSPPProfile(),
-                         PEER_OPENG2P: OpenG2PProfile(openg2p_algorithms)}
+        self.profiles = {
+            PEER_SPEC: CavageProfile(),
+            PEER_OPENSPP: OpenSPPProfile(),
+            PEER_OPENG2P: OpenG2PProfile(openg2p_algorithms),
+        }
         self.record_spelling = record_spelling
         self.separate_deaths = separate_deaths
         self.callback_delay = callback_delay
@@ -144,8 +161,13 @@ class SimulatedRegistry:
         self.seen_message_ids = set()
         self.transactions = {}
         self.subscriptions = {}
-        self.stats = {"token_requests": 0, "token_requests_in_query": 0, "requests": 0, "callbacks_sent": 0,
-                      "callbacks_failed": 0}
+        self.stats = {
+            "token_requests": 0,
+            "token_requests_in_query": 0,
+            "requests": 0,
+            "callbacks_sent": 0,
+            "callbacks_failed": 0,
+        }
         self._lock = threading.Lock()
         self._last_signed = {}
 
@@ -225,8 +247,9 @@ class SimulatedRegistry:
         envelope = self._envelope(body)
         if isinstance(envelope, Reply):
             return envelope
-        refusal = self.verifier.refusal(envelope, headers.get("signature"), self.profiles[route.peer]) \
-            or self._schema_refusal(route, envelope)
+        refusal = self.verifier.refusal(
+            envelope, headers.get("signature"), self.profiles[route.peer]
+        ) or self._schema_refusal(route, envelope)
         if refusal:
             return refusal
         endpoint = self._endpoint(route)
@@ -241,8 +264,11 @@ class SimulatedRegistry:
             envelope = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             return http_error(400, dci.ERR_REQUEST_BAD, "body is not JSON")
-        if not isinstance(envelope, dict) or not isinstance(envelope.get("header"), dict) \
-                or not isinstance(envelope.get("message"), dict):
+        if (
+            not isinstance(envelope, dict)
+            or not isinstance(envelope.get("header"), dict)
+            or not isinstance(envelope.get("message"), dict)
+        ):
             return http_error(400, dci.ERR_REQUEST_BAD, "not a DCI envelope")
         return envelope
 
@@ -258,8 +284,10 @@ class SimulatedRegistry:
         }
         by_role = {
             "ibr": {dci.PATH_SYNC_ENROLLED: self._sync_enrolled},
-            "dr": {dci.PATH_SYNC_DISABLED: self._sync_disabled,
-                   dci.PATH_SYNC_DISABILITY_DETAILS: self._sync_disability_details},
+            "dr": {
+                dci.PATH_SYNC_DISABLED: self._sync_disabled,
+                dci.PATH_SYNC_DISABILITY_DETAILS: self._sync_disability_details,
+            },
         }
         return common.get(route.endpoint) or by_role.get(route.role, {}).get(route.endpoint)
 
@@ -295,8 +323,9 @@ class SimulatedRegistry:
             "message_ts": dci.timestamp(),
             "action": action,
             "status": status,
-            "total_count": request_header.get("total_count", 1) if isinstance(
-                request_header.get("total_count"), int) else 1,
+            "total_count": request_header.get("total_count", 1)
+            if isinstance(request_header.get("total_count"), int)
+            else 1,
             "completed_count": count,
             "sender_id": self.sender_id(role),
             "receiver_id": request_header.get("sender_id"),
@@ -386,8 +415,9 @@ class SimulatedRegistry:
         if kind == FaultKind.WRONG_REFERENCE and results:
             results[0]["reference_id"] = dci.new_id()
         if kind == FaultKind.ITEM_RJCT and results:
-            results[0].update(status=dci.STATUS_REJECTED,
-                              status_reason_code=fault.params.get("code", "rjct.search_criteria.invalid"))
+            results[0].update(
+                status=dci.STATUS_REJECTED, status_reason_code=fault.params.get("code", "rjct.search_criteria.invalid")
+            )
             results[0].pop("data", None)
         return results
 
@@ -410,17 +440,24 @@ class SimulatedRegistry:
                 raise QueryError("pagination")
         except (QueryError, TypeError, ValueError):
             return dict(base, status=dci.STATUS_REJECTED, status_reason_code=dci.RJCT_SEARCH_CRITERIA_INVALID)
-        page = persons[(number - 1) * size:number * size]
-        data = {"version": dci.DCI_VERSION, "reg_type": ROLES[role],
-                "reg_record_type": criteria.get("reg_record_type") or dci.RECORD_TYPE_PERSON}
+        page = persons[(number - 1) * size : number * size]
+        data = {
+            "version": dci.DCI_VERSION,
+            "reg_type": ROLES[role],
+            "reg_record_type": criteria.get("reg_record_type") or dci.RECORD_TYPE_PERSON,
+        }
         if role == "crvs":
             data["reg_records"] = [crvs_record(person, self.record_spelling) for person in page]
         elif role == "ibr":
             data["reg_records"] = [record for person in page for record in ibr_records(person)]
         else:
             data["reg_records"] = dr_record(page[0]) if page else {}
-        return dict(base, status=dci.STATUS_SUCCESS, data=data,
-                    pagination={"page_size": size, "page_number": number, "total_count": len(persons)})
+        return dict(
+            base,
+            status=dci.STATUS_SUCCESS,
+            data=data,
+            pagination={"page_size": size, "page_number": number, "total_count": len(persons)},
+        )
 
     def _select(self, role, query_type, query):
         population = self.population
@@ -452,12 +489,18 @@ class SimulatedRegistry:
         if reason or kind_of(fault) == FaultKind.HEADER_RJCT:
             reason = reason or fault.params.get("code", "rjct.action.not_supported")
             response_head = self._response_header(role, dci.ACTION_ON_SEARCH, head, dci.STATUS_REJECTED, reason)
-            message = {"transaction_id": envelope["message"].get("transaction_id") or "unknown",
-                       "correlation_id": dci.new_id(), "search_response": []}
+            message = {
+                "transaction_id": envelope["message"].get("transaction_id") or "unknown",
+                "correlation_id": dci.new_id(),
+                "search_response": [],
+            }
             return self._reply_envelope(self._signed(response_head, message, peer, fault), fault)
         results = self._search_results(role, envelope, fault)
-        message = {"transaction_id": envelope["message"]["transaction_id"], "correlation_id": dci.new_id(),
-                   "search_response": results}
+        message = {
+            "transaction_id": envelope["message"]["transaction_id"],
+            "correlation_id": dci.new_id(),
+            "search_response": results,
+        }
         self._remember(envelope["message"]["transaction_id"], "search", message["correlation_id"], results)
         response_head = self._response_header(role, dci.ACTION_ON_SEARCH, head, count=len(results))
         return self._reply_envelope(self._signed(response_head, message, peer, fault), fault)
@@ -471,8 +514,11 @@ class SimulatedRegistry:
             return Reply.json(dci.err(dci.ERR_SENDER_URI_INVALID, "sender_uri is required for async search"))
         correlation_id = dci.new_id()
         results = self._search_results(role, envelope, fault)
-        message = {"transaction_id": envelope["message"]["transaction_id"], "correlation_id": correlation_id,
-                   "search_response": results}
+        message = {
+            "transaction_id": envelope["message"]["transaction_id"],
+            "correlation_id": correlation_id,
+            "search_response": results,
+        }
         self._remember(message["transaction_id"], "search", correlation_id, results)
         head = self._response_header(role, dci.ACTION_ON_SEARCH, envelope["header"], count=len(results))
         self._callback_later(sender_uri, self._signed(head, message, peer, fault))
@@ -494,15 +540,33 @@ class SimulatedRegistry:
             criteria = item.get("subscribe_criteria") or {}
             code = "SUB-" + secrets.token_hex(6)
             with self._lock:
-                self.subscriptions[code] = {"role": role, "event_type": criteria.get("reg_event_type"),
-                                            "sender_uri": sender_uri, "subscriber": head.get("sender_id"),
-                                            "peer": peer}
-            responses.append({"reference_id": item.get("reference_id"), "timestamp": dci.timestamp(),
-                              "status": "succ", "subscriptions": [
-                                  {"code": code, "status": "subscribe", "timestamp": dci.timestamp(),
-                                   "reg_event_type": criteria.get("reg_event_type")}]})
-        message = {"transaction_id": envelope["message"]["transaction_id"], "correlation_id": correlation_id,
-                   "subscribe_response": responses}
+                self.subscriptions[code] = {
+                    "role": role,
+                    "event_type": criteria.get("reg_event_type"),
+                    "sender_uri": sender_uri,
+                    "subscriber": head.get("sender_id"),
+                    "peer": peer,
+                }
+            responses.append(
+                {
+                    "reference_id": item.get("reference_id"),
+                    "timestamp": dci.timestamp(),
+                    "status": "succ",
+                    "subscriptions": [
+                        {
+                            "code": code,
+                            "status": "subscribe",
+                            "timestamp": dci.timestamp(),
+                            "reg_event_type": criteria.get("reg_event_type"),
+                        }
+                    ],
+                }
+            )
+        message = {
+            "transaction_id": envelope["message"]["transaction_id"],
+            "correlation_id": correlation_id,
+            "subscribe_response": responses,
+        }
         self._remember(message["transaction_id"], "subscribe", correlation_id)
         response_head = self._response_header(role, dci.ACTION_ON_SUBSCRIBE, head, count=len(responses))
         self._callback_later(sender_uri, self._signed(response_head, message, peer))
@@ -521,8 +585,13 @@ class SimulatedRegistry:
         correlation_id = dci.new_id()
         sender_uri = envelope["header"].get("sender_uri")
         if sender_uri:
-            response = {"transaction_id": message.get("transaction_id"), "correlation_id": correlation_id,
-                        "timestamp": dci.timestamp(), "status": "succ", "subscription_status": statuses}
+            response = {
+                "transaction_id": message.get("transaction_id"),
+                "correlation_id": correlation_id,
+                "timestamp": dci.timestamp(),
+                "status": "succ",
+                "subscription_status": statuses,
+            }
             head = self._response_header(role, dci.ACTION_ON_UNSUBSCRIBE, envelope["header"], count=len(statuses))
             self._callback_later(sender_uri, self._signed(head, response, peer))
         return Reply.json(dci.ack(correlation_id))
@@ -533,19 +602,39 @@ class SimulatedRegistry:
         Returns the number of subscribers it was delivered to.
         """
         with self._lock:
-            targets = [sub for sub in self.subscriptions.values()
-                       if sub["role"] == role and sub["event_type"] == event_type]
+            targets = [
+                sub for sub in self.subscriptions.values() if sub["role"] == role and sub["event_type"] == event_type
+            ]
         delivered = 0
         for subscription in targets:
             record = crvs_record(person, self.record_spelling)
-            message = {"transaction_id": dci.new_id(), "notify_event": [{
-                "reference_id": dci.new_id(), "timestamp": dci.timestamp(),
-                "data": {"version": dci.DCI_VERSION, "reg_type": ROLES[role], "reg_event_type": event_type,
-                         "reg_record_type": dci.RECORD_TYPE_PERSON, "reg_records": record},
-                "locale": "eng"}]}
-            head = {"version": dci.DCI_VERSION, "message_id": dci.new_id(), "message_ts": dci.timestamp(),
-                    "action": dci.ACTION_NOTIFY, "sender_id": self.sender_id(role),
-                    "receiver_id": subscription["subscriber"], "total_count": 1, "is_msg_encrypted": False}
+            message = {
+                "transaction_id": dci.new_id(),
+                "notify_event": [
+                    {
+                        "reference_id": dci.new_id(),
+                        "timestamp": dci.timestamp(),
+                        "data": {
+                            "version": dci.DCI_VERSION,
+                            "reg_type": ROLES[role],
+                            "reg_event_type": event_type,
+                            "reg_record_type": dci.RECORD_TYPE_PERSON,
+                            "reg_records": record,
+                        },
+                        "locale": "eng",
+                    }
+                ],
+            }
+            head = {
+                "version": dci.DCI_VERSION,
+                "message_id": dci.new_id(),
+                "message_ts": dci.timestamp(),
+                "action": dci.ACTION_NOTIFY,
+                "sender_id": self.sender_id(role),
+                "receiver_id": subscription["subscriber"],
+                "total_count": 1,
+                "is_msg_encrypted": False,
+            }
             envelope = self._signed(head, message, subscription["peer"])
             if deliver_now:
                 delivered += self._post_callback(subscription["sender_uri"], envelope)
@@ -558,11 +647,16 @@ class SimulatedRegistry:
 
     def _remember(self, transaction_id, txn_type, correlation_id, items=()):
         """Keep what txn-status tells later: each item's reference_id and status, no records."""
-        statuses = [{"reference_id": item["reference_id"], "timestamp": item["timestamp"], "status": item["status"]}
-                    for item in items]
+        statuses = [
+            {"reference_id": item["reference_id"], "timestamp": item["timestamp"], "status": item["status"]}
+            for item in items
+        ]
         with self._lock:
-            self.transactions[transaction_id] = {"txn_type": txn_type, "correlation_id": correlation_id,
-                                                 "items": statuses}
+            self.transactions[transaction_id] = {
+                "txn_type": txn_type,
+                "correlation_id": correlation_id,
+                "items": statuses,
+            }
 
     def _txn_status_message(self, envelope):
         """The spec's TxnStatusResponse: txn_status holds the transaction's search_response statuses."""
@@ -571,24 +665,46 @@ class SimulatedRegistry:
         with self._lock:
             known = self.transactions.get(asked) if request.get("attribute_type") == "transaction_id" else None
         if known:
-            txn_status = {"transaction_id": asked, "correlation_id": known["correlation_id"],
-                          "search_response": known["items"]}
+            txn_status = {
+                "transaction_id": asked,
+                "correlation_id": known["correlation_id"],
+                "search_response": known["items"],
+            }
         else:
-            txn_status = {"transaction_id": str(asked)[:99], "correlation_id": dci.new_id(), "search_response": [
-                {"reference_id": request.get("reference_id") or dci.new_id(), "timestamp": dci.timestamp(),
-                 "status": dci.STATUS_REJECTED, "status_reason_code": dci.RJCT_REFERENCE_ID_INVALID}]}
-        return {"transaction_id": envelope["message"].get("transaction_id"), "correlation_id": dci.new_id(),
-                "txnstatus_response": {"txn_type": known["txn_type"] if known else request.get("txn_type", "search"),
-                                       "txn_status": txn_status}}
+            txn_status = {
+                "transaction_id": str(asked)[:99],
+                "correlation_id": dci.new_id(),
+                "search_response": [
+                    {
+                        "reference_id": request.get("reference_id") or dci.new_id(),
+                        "timestamp": dci.timestamp(),
+                        "status": dci.STATUS_REJECTED,
+                        "status_reason_code": dci.RJCT_REFERENCE_ID_INVALID,
+                    }
+                ],
+            }
+        return {
+            "transaction_id": envelope["message"].get("transaction_id"),
+            "correlation_id": dci.new_id(),
+            "txnstatus_response": {
+                "txn_type": known["txn_type"] if known else request.get("txn_type", "search"),
+                "txn_status": txn_status,
+            },
+        }
 
     def _sync_txn_status(self, role, envelope, peer, fault):
         if role == "dr":
             return http_error(404, dci.ERR_NOT_FOUND, "the disability registry has no txn status")
         reason = self._validate_request(envelope, dci.ACTION_TXN_STATUS, None)
-        head = self._response_header(role, dci.ACTION_TXN_ON_STATUS, envelope["header"],
-                                     dci.STATUS_REJECTED if reason else dci.STATUS_SUCCESS, reason, 1)
-        return self._reply_envelope(self._signed(head, self._txn_status_message(envelope), peer, fault),
-                                    fault)
+        head = self._response_header(
+            role,
+            dci.ACTION_TXN_ON_STATUS,
+            envelope["header"],
+            dci.STATUS_REJECTED if reason else dci.STATUS_SUCCESS,
+            reason,
+            1,
+        )
+        return self._reply_envelope(self._signed(head, self._txn_status_message(envelope), peer, fault), fault)
 
     def _async_txn_status(self, role, envelope, peer, fault):
         sender_uri = envelope["header"].get("sender_uri")
@@ -610,29 +726,58 @@ class SimulatedRegistry:
                 if not isinstance(criteria, dict):
                     raise QueryError(f"{criteria_key} missing")
                 query = criteria.get("query") or {}
-                found = self._select(role, dci.QUERY_IDTYPE_VALUE, {
-                    "type": query.get("identifier_type"), "value": query.get("identifier_value")})
-                items.append({"reference_id": criteria.get("reference_id") or message["transaction_id"],
-                              "timestamp": dci.timestamp(), "status": dci.STATUS_SUCCESS,
-                              status_key: answer(found)})
+                found = self._select(
+                    role,
+                    dci.QUERY_IDTYPE_VALUE,
+                    {"type": query.get("identifier_type"), "value": query.get("identifier_value")},
+                )
+                items.append(
+                    {
+                        "reference_id": criteria.get("reference_id") or message["transaction_id"],
+                        "timestamp": dci.timestamp(),
+                        "status": dci.STATUS_SUCCESS,
+                        status_key: answer(found),
+                    }
+                )
             except QueryError:
                 reason = dci.RJCT_SEARCH_CRITERIA_INVALID
-        head = self._response_header(role, action, envelope["header"],
-                                     dci.STATUS_REJECTED if reason else dci.STATUS_SUCCESS, reason, len(items))
-        response = {"transaction_id": message.get("transaction_id") or "unknown", "correlation_id": dci.new_id(),
-                    list_key: items}
+        head = self._response_header(
+            role, action, envelope["header"], dci.STATUS_REJECTED if reason else dci.STATUS_SUCCESS, reason, len(items)
+        )
+        response = {
+            "transaction_id": message.get("transaction_id") or "unknown",
+            "correlation_id": dci.new_id(),
+            list_key: items,
+        }
         return self._reply_envelope(self._signed(head, response, peer, fault), fault)
 
     def _sync_enrolled(self, role, envelope, peer, fault):
-        return self._special(role, envelope, peer, fault, dci.ACTION_ON_ENROLLED, "enrolled_criteria",
-                             "enrolled_response", "enrolled_status",
-                             lambda found: "yes" if found else "no")
+        return self._special(
+            role,
+            envelope,
+            peer,
+            fault,
+            dci.ACTION_ON_ENROLLED,
+            "enrolled_criteria",
+            "enrolled_response",
+            "enrolled_status",
+            lambda found: "yes" if found else "no",
+        )
 
     def _sync_disabled(self, role, envelope, peer, fault):
-        return self._special(role, envelope, peer, fault, dci.ACTION_ON_DISABLED, "disabled_criteria",
-                             "disabled_response", "disabled_status",
-                             lambda found: "yes" if found and any(
-                                 score >= 3 for score in found[0].disability["scores"].values()) else "no")
+        return self._special(
+            role,
+            envelope,
+            peer,
+            fault,
+            dci.ACTION_ON_DISABLED,
+            "disabled_criteria",
+            "disabled_response",
+            "disabled_status",
+            lambda found: (
+                "yes" if found and any(score >= 3 for score in found[0].disability["scores"].values()) else "no"
+            ),
+        )
 
     def _sync_disability_details(self, role, envelope, peer, fault):
         reason = self._validate_request(envelope, dci.ACTION_SEARCH, None)
@@ -642,20 +787,41 @@ class SimulatedRegistry:
         items = []
         if not reason:
             try:
-                found = self._select(role, dci.QUERY_IDTYPE_VALUE, {"type": query.get("identifier_type"),
-                                                                   "value": query.get("identifier_value")})
+                found = self._select(
+                    role,
+                    dci.QUERY_IDTYPE_VALUE,
+                    {"type": query.get("identifier_type"), "value": query.get("identifier_value")},
+                )
             except QueryError:
                 reason = dci.RJCT_SEARCH_CRITERIA_INVALID
             else:
-                items.append({"reference_id": message["transaction_id"], "timestamp": dci.timestamp(),
-                              "status": dci.STATUS_SUCCESS, "locale": "eng",
-                              "data": {"version": dci.DCI_VERSION, "reg_type": ROLES[role],
-                                       "reg_record_type": dci.RECORD_TYPE_PERSON,
-                                       "reg_records": [dr_record(person) for person in found[:1]]}})
-        head = self._response_header(role, dci.ACTION_ON_SEARCH, envelope["header"],
-                                     dci.STATUS_REJECTED if reason else dci.STATUS_SUCCESS, reason, len(items))
-        response = {"transaction_id": message.get("transaction_id") or "unknown", "correlation_id": dci.new_id(),
-                    "search_response": items}
+                items.append(
+                    {
+                        "reference_id": message["transaction_id"],
+                        "timestamp": dci.timestamp(),
+                        "status": dci.STATUS_SUCCESS,
+                        "locale": "eng",
+                        "data": {
+                            "version": dci.DCI_VERSION,
+                            "reg_type": ROLES[role],
+                            "reg_record_type": dci.RECORD_TYPE_PERSON,
+                            "reg_records": [dr_record(person) for person in found[:1]],
+                        },
+                    }
+                )
+        head = self._response_header(
+            role,
+            dci.ACTION_ON_SEARCH,
+            envelope["header"],
+            dci.STATUS_REJECTED if reason else dci.STATUS_SUCCESS,
+            reason,
+            len(items),
+        )
+        response = {
+            "transaction_id": message.get("transaction_id") or "unknown",
+            "correlation_id": dci.new_id(),
+            "search_response": items,
+        }
         return self._reply_envelope(self._signed(head, response, peer, fault), fault)
 
     # callbacks

@@ -1,7 +1,7 @@
 """Serve a SimulatedRegistry over HTTP/1.1 with keep-alive.
 
-    with SimulatorServer(registry) as server:
-        server.url("crvs")  # http://127.0.0.1:<port>/crvs
+with SimulatorServer(registry) as server:
+    server.url("crvs")  # http://127.0.0.1:<port>/crvs
 """
 
 import json

@@ -95,8 +95,13 @@ def public_jwk(public_key):
     """The public JWK of a key, with its thumbprint as kid."""
     if isinstance(public_key, rsa.RSAPublicKey):
         numbers = public_key.public_numbers()
-        jwk = {"kty": "RSA", "n": b64url(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")),
-               "e": b64url(numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")), "alg": "RS256", "use": "sig"}
+        jwk = {
+            "kty": "RSA",
+            "n": b64url(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")),
+            "e": b64url(numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")),
+            "alg": "RS256",
+            "use": "sig",
+        }
     else:
         raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw), "alg": "EdDSA", "use": "sig"}
@@ -108,8 +113,9 @@ def public_key_from_jwk(jwk):
     """A public key from a JWK; ValueError when it is not an Ed25519 or RSA key."""
     try:
         if jwk.get("kty") == "RSA":
-            numbers = rsa.RSAPublicNumbers(int.from_bytes(b64url_decode(jwk["e"]), "big"),
-                                           int.from_bytes(b64url_decode(jwk["n"]), "big"))
+            numbers = rsa.RSAPublicNumbers(
+                int.from_bytes(b64url_decode(jwk["e"]), "big"), int.from_bytes(b64url_decode(jwk["n"]), "big")
+            )
             return _checked(numbers.public_key())
         if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519":
             return ed25519.Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
@@ -187,12 +193,22 @@ def pydantic_datetime(value):
 _REQUIRED = object()
 # OpenSPP's DCIMessageHeader and DCICallbackHeader: field -> default.
 OPENSPP_REQUEST_HEADER = {
-    "version": "1.0.0", "message_id": _REQUIRED, "message_ts": _REQUIRED, "action": _REQUIRED,
-    "sender_id": _REQUIRED, "sender_uri": None, "receiver_id": _REQUIRED, "total_count": 0,
-    "is_msg_encrypted": False, "meta": None,
+    "version": "1.0.0",
+    "message_id": _REQUIRED,
+    "message_ts": _REQUIRED,
+    "action": _REQUIRED,
+    "sender_id": _REQUIRED,
+    "sender_uri": None,
+    "receiver_id": _REQUIRED,
+    "total_count": 0,
+    "is_msg_encrypted": False,
+    "meta": None,
 }
 OPENSPP_CALLBACK_HEADER = {
-    **OPENSPP_REQUEST_HEADER, "status": _REQUIRED, "status_reason_code": None, "status_reason_message": None,
+    **OPENSPP_REQUEST_HEADER,
+    "status": _REQUIRED,
+    "status_reason_code": None,
+    "status_reason_message": None,
     "completed_count": 0,
 }
 
@@ -336,8 +352,9 @@ class OpenG2PProfile:
             raise SignatureRejected("the request is not signed", ERR_SIGNATURE_MISSING)
         try:
             protected_b64, payload, signature_b64 = http_signature.strip().split(".")
-            protected = json.loads(b64url_decode(protected_b64), parse_float=_finite_number,
-                                   parse_constant=_finite_number)
+            protected = json.loads(
+                b64url_decode(protected_b64), parse_float=_finite_number, parse_constant=_finite_number
+            )
             raw = b64url_decode(signature_b64)
         except (ValueError, TypeError) as error:
             raise SignatureRejected("malformed JWS") from error

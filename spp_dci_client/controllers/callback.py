@@ -26,45 +26,63 @@ MAX_CALLBACK_BYTES = 10 * 1024 * 1024
 READ_CHUNK = 64 * 1024
 BODY_KEY = "spp_dci_client.callback_body"
 MAX_JSON_DEPTH = 64
-CALLBACK_ACTIONS = (C.ACTION_ON_SEARCH, C.ACTION_ON_SUBSCRIBE, C.ACTION_ON_UNSUBSCRIBE, C.ACTION_TXN_ON_STATUS,
-                    C.ACTION_NOTIFY)
+CALLBACK_ACTIONS = (
+    C.ACTION_ON_SEARCH,
+    C.ACTION_ON_SUBSCRIBE,
+    C.ACTION_ON_UNSUBSCRIBE,
+    C.ACTION_TXN_ON_STATUS,
+    C.ACTION_NOTIFY,
+)
 
 
 class DciCallbackController(http.Controller):
-
-    @http.route(["/dci/callback", "/dci/callback/registry/<path:action_path>"], type="http", auth="public",
-                methods=["POST"], csrf=False, save_session=False)
+    @http.route(
+        ["/dci/callback", "/dci/callback/registry/<path:action_path>"],
+        type="http",
+        auth="public",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+    )
     def dci_callback(self, action_path=None, **kwargs):
         address = request.httprequest.remote_addr or "unknown"
         throttle = request.env["spp.dci.callback.throttle"].sudo()
         if throttle._is_blocked(address):
-            return self._refusal(DCICallbackRefused("Too many refused callbacks from this address.",
-                                                    C.ERR_TOO_MANY_REQUESTS, 429))
+            return self._refusal(
+                DCICallbackRefused("Too many refused callbacks from this address.", C.ERR_TOO_MANY_REQUESTS, 429)
+            )
         try:
             with request.env.cr.savepoint():
                 envelope = self._read_envelope()
-                correlation_id = request.env["spp.dci.transaction"].sudo()._receive_callback(
-                    envelope, self._bearer_token(), request.httprequest.headers.get("Signature"))
+                correlation_id = (
+                    request.env["spp.dci.transaction"]
+                    .sudo()
+                    ._receive_callback(envelope, self._bearer_token(), request.httprequest.headers.get("Signature"))
+                )
         except DCICallbackRefused as refusal:
             throttle._record_refusal(address)
             return self._refusal(refusal)
         except DCIError as error:
             _logger.warning("DCI callback not processed: %s (%s)", type(error).__name__, registry_text(error.code))
-            return request.make_json_response(E.err(error.code or C.ERR_SERVICE_UNAVAILABLE,
-                                                    "The data source cannot process callbacks."))
+            return request.make_json_response(
+                E.err(error.code or C.ERR_SERVICE_UNAVAILABLE, "The data source cannot process callbacks.")
+            )
         return request.make_json_response(E.ack(correlation_id))
 
     @http.route("/.well-known/jwks.json", type="http", auth="public", methods=["GET"], save_session=False)
     def dci_jwks(self):
-        return request.make_json_response(request.env["spp.dci.signing.key"].sudo()._get_public_jwks(),
-                                          headers={"Cache-Control": "public, max-age=300"})
+        return request.make_json_response(
+            request.env["spp.dci.signing.key"].sudo()._get_public_jwks(),
+            headers={"Cache-Control": "public, max-age=300"},
+        )
 
     @staticmethod
     def _refusal(refusal):
         _logger.info("DCI callback refused: %s", refusal.code)
         if refusal.response_status != 200:
-            return request.make_json_response({"errors": [{"code": refusal.code, "message": str(refusal)}]},
-                                              status=refusal.response_status)
+            return request.make_json_response(
+                {"errors": [{"code": refusal.code, "message": str(refusal)}]}, status=refusal.response_status
+            )
         return request.make_json_response(E.err(refusal.code, str(refusal)))
 
     @staticmethod
@@ -107,8 +125,11 @@ class DciCallbackController(http.Controller):
             envelope = parse_json(body, max_depth=MAX_JSON_DEPTH)
         except DCIError:
             raise DCICallbackRefused("The body is not JSON.", C.ERR_REQUEST_BAD, 400) from None
-        if not isinstance(envelope, dict) or not isinstance(envelope.get("header"), dict) \
-                or not isinstance(envelope.get("message"), dict):
+        if (
+            not isinstance(envelope, dict)
+            or not isinstance(envelope.get("header"), dict)
+            or not isinstance(envelope.get("message"), dict)
+        ):
             raise DCICallbackRefused("The body is not a DCI message.", C.ERR_REQUEST_BAD, 400)
         if envelope["header"].get("action") not in CALLBACK_ACTIONS:
             raise DCICallbackRefused("This action is not a callback.", C.RJCT_ACTION_NOT_SUPPORTED)

@@ -34,8 +34,9 @@ class DciBulkChunk(models.Model):
     item_count = fields.Integer(readonly=True)
     done_count = fields.Integer(readonly=True)
     failed_count = fields.Integer(readonly=True)
-    state = fields.Selection([("pending", "Pending"), ("done", "Done")], required=True, default="pending",
-                             readonly=True, index=True)
+    state = fields.Selection(
+        [("pending", "Pending"), ("done", "Done")], required=True, default="pending", readonly=True, index=True
+    )
     finished_at = fields.Datetime(readonly=True)
 
     def _identity_key(self):
@@ -50,15 +51,25 @@ class DciBulkChunk(models.Model):
                 channel=source._bulk_channel_name(),
                 identity_key=chunk._identity_key(),
                 max_retries=MAX_RETRIES,
-                description=self.env._("%(run)s: items %(first)s-%(last)s", run=chunk.run_id.name,
-                                       first=chunk.sequence * chunk.run_id.items_per_job + 1,
-                                       last=chunk.sequence * chunk.run_id.items_per_job + chunk.item_count),
+                description=self.env._(
+                    "%(run)s: items %(first)s-%(last)s",
+                    run=chunk.run_id.name,
+                    first=chunk.sequence * chunk.run_id.items_per_job + 1,
+                    last=chunk.sequence * chunk.run_id.items_per_job + chunk.item_count,
+                ),
             )._process()
 
     def _cancel_jobs(self):
-        jobs = self.env["queue.job"].sudo().search([
-            ("identity_key", "in", [chunk._identity_key() for chunk in self]),
-            ("state", "in", ("wait_dependencies", "pending", "enqueued"))])
+        jobs = (
+            self.env["queue.job"]
+            .sudo()
+            .search(
+                [
+                    ("identity_key", "in", [chunk._identity_key() for chunk in self]),
+                    ("state", "in", ("wait_dependencies", "pending", "enqueued")),
+                ]
+            )
+        )
         jobs.button_cancelled()
 
     def _process(self):
@@ -69,18 +80,22 @@ class DciBulkChunk(models.Model):
         if run.state != "running":
             return f"run {run.state}: nothing sent"
         if not self._try_lock(CHUNK_LOCK, self.id):
-            raise RetryableJobError("Another job is working on this chunk.", seconds=BUSY_RETRY_SECONDS,
-                                    ignore_retry=True)
+            raise RetryableJobError(
+                "Another job is working on this chunk.", seconds=BUSY_RETRY_SECONDS, ignore_retry=True
+            )
         self._acquire_slot(run.data_source_id)
-        pending = self.env["spp.dci.bulk.item"].sudo().search_fetch(
-            [("chunk_id", "=", self.id), ("state", "=", "pending")], ["payload"], order="sequence")
+        pending = (
+            self.env["spp.dci.bulk.item"]
+            .sudo()
+            .search_fetch([("chunk_id", "=", self.id), ("state", "=", "pending")], ["payload"], order="sequence")
+        )
         size = run.data_source_id.sudo().max_batch_size
         sent = 0
         with run.data_source_id._dci_client(retry=NO_RETRY) as client:
             for start in range(0, len(pending), size):
-                if not self._send_envelope(client, pending[start:start + size]):
+                if not self._send_envelope(client, pending[start : start + size]):
                     return f"run cancelled after {sent} items"
-                sent += len(pending[start:start + size])
+                sent += len(pending[start : start + size])
         self._finish()
         return f"{sent} items sent"
 
@@ -98,26 +113,42 @@ class DciBulkChunk(models.Model):
             except DCIError as error:
                 delay = bulk.retry_delay(error)
                 if delay is not None:
-                    raise RetryableJobError(f"{type(error).__name__} (HTTP {error.response_status}, {error.code}); "
-                                            f"{len(items)} items wait for the retry",
-                                            seconds=delay or None) from error
-                _logger.info("DCI bulk run %s: %d items failed: %s %s", chunk.run_id.id, len(items),
-                             type(error).__name__, error.code)
+                    raise RetryableJobError(
+                        f"{type(error).__name__} (HTTP {error.response_status}, {error.code}); "
+                        f"{len(items)} items wait for the retry",
+                        seconds=delay or None,
+                    ) from error
+                _logger.info(
+                    "DCI bulk run %s: %d items failed: %s %s",
+                    chunk.run_id.id,
+                    len(items),
+                    type(error).__name__,
+                    error.code,
+                )
                 outcomes = [("failed", None, error.code or type(error).__name__)] * len(items)
             chunk._write_outcomes(items.ids, outcomes)
         return True
 
     def _write_outcomes(self, item_ids, outcomes):
-        rows = json.dumps([{"id": item_id, "state": state, "result": result, "code": code}
-                           for item_id, (state, result, code) in zip(item_ids, outcomes, strict=True)])
-        self.env.cr.execute(SQL(
-            """UPDATE spp_dci_bulk_item AS item
+        rows = json.dumps(
+            [
+                {"id": item_id, "state": state, "result": result, "code": code}
+                for item_id, (state, result, code) in zip(item_ids, outcomes, strict=True)
+            ]
+        )
+        self.env.cr.execute(
+            SQL(
+                """UPDATE spp_dci_bulk_item AS item
                   SET state = outcome.state, result = outcome.result, reason_code = outcome.code,
                       write_date = now() at time zone 'UTC'
                  FROM jsonb_to_recordset(%s::jsonb) AS outcome(id integer, state varchar, result jsonb, code varchar)
-                WHERE item.id = outcome.id AND item.state = 'pending'""", rows))
-        self.env.cr.execute(SQL(
-            """UPDATE spp_dci_bulk_chunk AS chunk
+                WHERE item.id = outcome.id AND item.state = 'pending'""",
+                rows,
+            )
+        )
+        self.env.cr.execute(
+            SQL(
+                """UPDATE spp_dci_bulk_chunk AS chunk
                   SET done_count = counts.done, failed_count = counts.failed,
                       state = CASE WHEN counts.pending = 0 THEN 'done' ELSE 'pending' END,
                       finished_at = CASE WHEN counts.pending = 0 THEN now() at time zone 'UTC' END
@@ -125,7 +156,11 @@ class DciBulkChunk(models.Model):
                               count(*) FILTER (WHERE state = 'failed') AS failed,
                               count(*) FILTER (WHERE state = 'pending') AS pending
                          FROM spp_dci_bulk_item WHERE chunk_id = %s) AS counts
-                WHERE chunk.id = %s""", self.id, self.id))
+                WHERE chunk.id = %s""",
+                self.id,
+                self.id,
+            )
+        )
         self.invalidate_recordset()
 
     def _finish(self):
@@ -150,6 +185,9 @@ class DciBulkChunk(models.Model):
                 if self._try_lock(SLOT_LOCK, data_source.id * MAX_CAPACITY + slot):
                     return slot
             if time.monotonic() >= deadline:
-                raise RetryableJobError(f"All {capacity} request slots of {data_source.sudo().code} are busy.",
-                                        seconds=BUSY_RETRY_SECONDS, ignore_retry=True)
+                raise RetryableJobError(
+                    f"All {capacity} request slots of {data_source.sudo().code} are busy.",
+                    seconds=BUSY_RETRY_SECONDS,
+                    ignore_retry=True,
+                )
             time.sleep(0.05)

@@ -31,10 +31,16 @@ class DciBulkRun(models.Model):
 
     name = fields.Char(required=True, readonly=True)
     kind = fields.Selection([("search", "DCI searches")], required=True, readonly=True)
-    data_source_id = fields.Many2one("spp.dci.data.source", required=True, readonly=True, ondelete="restrict",
-                                     index=True)
-    state = fields.Selection([("running", "Running"), ("cancelled", "Cancelled"), ("done", "Done")],
-                             required=True, default="running", readonly=True, index=True)
+    data_source_id = fields.Many2one(
+        "spp.dci.data.source", required=True, readonly=True, ondelete="restrict", index=True
+    )
+    state = fields.Selection(
+        [("running", "Running"), ("cancelled", "Cancelled"), ("done", "Done")],
+        required=True,
+        default="running",
+        readonly=True,
+        index=True,
+    )
     options = fields.Json(readonly=True, help="Arguments of the kind of run shared by every item.")
     item_count = fields.Integer(string="Items", readonly=True)
     done_count = fields.Integer(string="Answered", compute="_compute_counts")
@@ -49,8 +55,11 @@ class DciBulkRun(models.Model):
 
     def _compute_counts(self):
         totals = {run.id: {"done": 0, "failed": 0} for run in self}
-        for run, done, failed in self.env["spp.dci.bulk.chunk"].sudo()._read_group(
-                [("run_id", "in", self.ids)], ["run_id"], ["done_count:sum", "failed_count:sum"]):
+        for run, done, failed in (
+            self.env["spp.dci.bulk.chunk"]
+            .sudo()
+            ._read_group([("run_id", "in", self.ids)], ["run_id"], ["done_count:sum", "failed_count:sum"])
+        ):
             totals[run.id] = {"done": done, "failed": failed}
         for run in self:
             done, failed = totals[run.id]["done"], totals[run.id]["failed"]
@@ -67,36 +76,61 @@ class DciBulkRun(models.Model):
         data_source.ensure_one()
         source = data_source.sudo()
         per_job = bulk.ENVELOPES_PER_JOB * source.max_batch_size
-        run = self.sudo().create({"name": name, "kind": kind, "data_source_id": source.id, "options": options,
-                                  "items_per_job": per_job, "user_id": self.env.uid})
+        run = self.sudo().create(
+            {
+                "name": name,
+                "kind": kind,
+                "data_source_id": source.id,
+                "options": options,
+                "items_per_job": per_job,
+                "user_id": self.env.uid,
+            }
+        )
         total = 0
         for sequence, batch in enumerate(bulk.batches(payloads, per_job)):
-            chunk = self.env["spp.dci.bulk.chunk"].sudo().create(
-                {"run_id": run.id, "sequence": sequence, "item_count": len(batch)})
+            chunk = (
+                self.env["spp.dci.bulk.chunk"]
+                .sudo()
+                .create({"run_id": run.id, "sequence": sequence, "item_count": len(batch)})
+            )
             run._insert_items(chunk, total, batch)
             total += len(batch)
         if not total:
             raise DCIConfigurationError(self.env._("A bulk run needs at least one item."))
         run.item_count = total
         run.chunk_ids._enqueue()
-        _logger.info("DCI bulk run %s (%s, %s): %d items in %d jobs", run.id, kind, source.code, total,
-                     len(run.chunk_ids))
+        _logger.info(
+            "DCI bulk run %s (%s, %s): %d items in %d jobs", run.id, kind, source.code, total, len(run.chunk_ids)
+        )
         return run.with_env(self.env)
 
     def _insert_items(self, chunk, first_sequence, payloads):
-        columns = SQL(", ").join(SQL.identifier(name) for name in
-                                 (*ITEM_INSERT_COLUMNS, "create_uid", "write_uid", "create_date", "write_date"))
+        columns = SQL(", ").join(
+            SQL.identifier(name)
+            for name in (*ITEM_INSERT_COLUMNS, "create_uid", "write_uid", "create_date", "write_date")
+        )
         values = SQL(", ").join(
-            SQL("(%s, %s, %s, %s, 'pending', %s, %s, now() at time zone 'UTC', now() at time zone 'UTC')",
-                self.id, chunk.id, first_sequence + index, json.dumps(payload), self.env.uid, self.env.uid)
-            for index, payload in enumerate(payloads))
+            SQL(
+                "(%s, %s, %s, %s, 'pending', %s, %s, now() at time zone 'UTC', now() at time zone 'UTC')",
+                self.id,
+                chunk.id,
+                first_sequence + index,
+                json.dumps(payload),
+                self.env.uid,
+                self.env.uid,
+            )
+            for index, payload in enumerate(payloads)
+        )
         self.env.cr.execute(SQL("INSERT INTO spp_dci_bulk_item (%s) VALUES %s", columns, values))
 
     def _check_manager(self):
-        if not (self.env.user.has_group("spp_dci_client.group_dci_admin")
-                or all(run.user_id == self.env.user for run in self)):
-            raise AccessError(self.env._("Only the user who started a bulk run, or a DCI administrator, "
-                                         "may cancel or resume it."))
+        if not (
+            self.env.user.has_group("spp_dci_client.group_dci_admin")
+            or all(run.user_id == self.env.user for run in self)
+        ):
+            raise AccessError(
+                self.env._("Only the user who started a bulk run, or a DCI administrator, may cancel or resume it.")
+            )
 
     def action_cancel(self):
         """Stop the run: queued jobs are cancelled, a running job stops before its next envelope."""
@@ -123,8 +157,12 @@ class DciBulkRun(models.Model):
         Each item's result is its search_response item; rejected items are
         failed items with their reason code.
         """
-        return self._start(data_source, "search", (dict(query) for query in queries),
-                           name or self.env._("DCI searches on %s", data_source.sudo().code))
+        return self._start(
+            data_source,
+            "search",
+            (dict(query) for query in queries),
+            name or self.env._("DCI searches on %s", data_source.sudo().code),
+        )
 
     def action_view_items(self):
         self.ensure_one()
@@ -141,11 +179,15 @@ class DciBulkRun(models.Model):
         for run in self:
             try:
                 with self.env.cr.savepoint():
-                    self.env.cr.execute(SQL(
-                        """UPDATE spp_dci_bulk_run SET state = 'done', finished_at = now() at time zone 'UTC'
+                    self.env.cr.execute(
+                        SQL(
+                            """UPDATE spp_dci_bulk_run SET state = 'done', finished_at = now() at time zone 'UTC'
                             WHERE id = %s AND state = 'running' AND NOT EXISTS (
                                 SELECT 1 FROM spp_dci_bulk_chunk WHERE run_id = %s AND state = 'pending')""",
-                        run.id, run.id))
+                            run.id,
+                            run.id,
+                        )
+                    )
             except psycopg2.errors.SerializationFailure:
                 continue  # another job's check marked it at the same moment
         self.invalidate_recordset(["state", "finished_at"])

@@ -31,9 +31,14 @@ class DciCallbackThrottle(models.Model):
 
     @api.model
     def _is_blocked(self, address):
-        self.env.cr.execute(SQL(
-            "SELECT 1 FROM spp_dci_callback_throttle WHERE address = %s AND refusals >= %s AND window_start > %s",
-            address, MAX_REFUSALS, self._window_opened_after()))
+        self.env.cr.execute(
+            SQL(
+                "SELECT 1 FROM spp_dci_callback_throttle WHERE address = %s AND refusals >= %s AND window_start > %s",
+                address,
+                MAX_REFUSALS,
+                self._window_opened_after(),
+            )
+        )
         return bool(self.env.cr.fetchone())
 
     @api.model
@@ -42,12 +47,17 @@ class DciCallbackThrottle(models.Model):
         now, opened_after = fields.Datetime.now(), self._window_opened_after()
         try:
             with self.env.registry.cursor() as cr:
-                cr.execute(SQL(
-                    "INSERT INTO spp_dci_callback_throttle AS t (address, window_start, refusals) "
-                    "VALUES (%(address)s, %(now)s, 1) ON CONFLICT (address) DO UPDATE SET "
-                    "refusals = CASE WHEN t.window_start > %(opened)s THEN t.refusals + 1 ELSE 1 END, "
-                    "window_start = CASE WHEN t.window_start > %(opened)s THEN t.window_start ELSE %(now)s END",
-                    address=address, now=now, opened=opened_after))
+                cr.execute(
+                    SQL(
+                        "INSERT INTO spp_dci_callback_throttle AS t (address, window_start, refusals) "
+                        "VALUES (%(address)s, %(now)s, 1) ON CONFLICT (address) DO UPDATE SET "
+                        "refusals = CASE WHEN t.window_start > %(opened)s THEN t.refusals + 1 ELSE 1 END, "
+                        "window_start = CASE WHEN t.window_start > %(opened)s THEN t.window_start ELSE %(now)s END",
+                        address=address,
+                        now=now,
+                        opened=opened_after,
+                    )
+                )
         except psycopg2.errors.SerializationFailure:
             _logger.info("DCI callback throttle: a concurrent refusal of the same address was not counted")
 
@@ -57,5 +67,6 @@ class DciCallbackThrottle(models.Model):
 
     @api.autovacuum
     def _gc_old_counters(self):
-        self.env.cr.execute(SQL("DELETE FROM spp_dci_callback_throttle WHERE window_start < %s",
-                                self._window_opened_after()))
+        self.env.cr.execute(
+            SQL("DELETE FROM spp_dci_callback_throttle WHERE window_start < %s", self._window_opened_after())
+        )

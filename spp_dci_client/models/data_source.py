@@ -49,10 +49,25 @@ AUTH_REQUIRED_FIELDS = {
 }
 SECRET_FIELDS = {"bearer_token": "bearer_token_stored", "oauth2_client_secret": "oauth2_client_secret_stored"}
 STORED_SECRET_FIELDS = set(SECRET_FIELDS.values())
-CREDENTIAL_FIELDS = {"base_url", "auth_type", "oauth2_token_url", "oauth2_client_id", "oauth2_client_secret",
-                     "oauth2_scope", "oauth2_token_style", "oauth2_credential_location", "auth_endpoint"}
-SECRET_DESTINATION_FIELDS = ("base_url", "oauth2_token_url", "auth_endpoint", "search_endpoint",
-                             "subscribe_endpoint", "allow_plain_http")
+CREDENTIAL_FIELDS = {
+    "base_url",
+    "auth_type",
+    "oauth2_token_url",
+    "oauth2_client_id",
+    "oauth2_client_secret",
+    "oauth2_scope",
+    "oauth2_token_style",
+    "oauth2_credential_location",
+    "auth_endpoint",
+}
+SECRET_DESTINATION_FIELDS = (
+    "base_url",
+    "oauth2_token_url",
+    "auth_endpoint",
+    "search_endpoint",
+    "subscribe_endpoint",
+    "allow_plain_http",
+)
 SECRET_OF_AUTH = {C.AUTH_BEARER: "bearer_token", C.AUTH_OAUTH2: "oauth2_client_secret"}
 ADMIN_GROUP = "spp_dci_client.group_dci_admin"
 # Retries of one call end within this many timeouts (at least MIN_RETRY_SECONDS): room for a slow
@@ -73,115 +88,208 @@ class DciDataSource(models.Model):
     _order = "name, id"
 
     name = fields.Char(required=True, tracking=True, help="A name people recognise, e.g. National CRVS.")
-    code = fields.Char(required=True, index=True, copy=False, tracking=True,
-                       help="Unique lookup key used by services, e.g. crvs_main. "
-                            "Lowercase letters, digits and underscores.")
-    registry_type = fields.Selection(C.REGISTRY_TYPES, required=True, default=C.REGISTRY_CIVIL, tracking=True,
-                                     help="The kind of registry: it sets the reg_type of every query.")
-    base_url = fields.Char(string="Base URL", required=True, tracking=True,
-                           help="Base URL of the registry, without a trailing slash, "
-                                "e.g. https://crvs.example.gov/api/v1")
+    code = fields.Char(
+        required=True,
+        index=True,
+        copy=False,
+        tracking=True,
+        help="Unique lookup key used by services, e.g. crvs_main. Lowercase letters, digits and underscores.",
+    )
+    registry_type = fields.Selection(
+        C.REGISTRY_TYPES,
+        required=True,
+        default=C.REGISTRY_CIVIL,
+        tracking=True,
+        help="The kind of registry: it sets the reg_type of every query.",
+    )
+    base_url = fields.Char(
+        string="Base URL",
+        required=True,
+        tracking=True,
+        help="Base URL of the registry, without a trailing slash, e.g. https://crvs.example.gov/api/v1",
+    )
     active = fields.Boolean(default=True, tracking=True)
-    state = fields.Selection(C.DATA_SOURCE_STATES, string="Status", default="draft", required=True, readonly=True,
-                             copy=False)
+    state = fields.Selection(
+        C.DATA_SOURCE_STATES, string="Status", default="draft", required=True, readonly=True, copy=False
+    )
     last_test_date = fields.Datetime(string="Last Tested", readonly=True, copy=False)
     last_error = fields.Text(readonly=True, copy=False, help="What the last Test Connection found wrong.")
 
-    auth_type = fields.Selection(C.AUTH_TYPES, string="Authentication", required=True, default=C.AUTH_NONE,
-                                 tracking=True,
-                                 help="How we prove who we are to the registry. DCI registries usually issue "
-                                      "OAuth 2.0 client credentials.")
-    bearer_token = fields.Char(compute="_compute_secrets", readonly=False, groups=ADMIN_GROUP,
-                               help="The token the registry gave us. Write-only: the stored value is never shown.")
+    auth_type = fields.Selection(
+        C.AUTH_TYPES,
+        string="Authentication",
+        required=True,
+        default=C.AUTH_NONE,
+        tracking=True,
+        help="How we prove who we are to the registry. DCI registries usually issue OAuth 2.0 client credentials.",
+    )
+    bearer_token = fields.Char(
+        compute="_compute_secrets",
+        readonly=False,
+        groups=ADMIN_GROUP,
+        help="The token the registry gave us. Write-only: the stored value is never shown.",
+    )
     bearer_token_stored = fields.Char(groups="base.group_system", copy=False)
-    oauth2_token_url = fields.Char(string="OAuth2 Token URL",
-                                   help="Full token URL; empty: the base URL followed by the auth endpoint.")
-    oauth2_client_id = fields.Char(string="OAuth2 Client ID", tracking=True,
-                                   help="The client id the registry's operators registered for us.")
-    oauth2_client_secret = fields.Char(compute="_compute_secrets", readonly=False, string="OAuth2 Client Secret",
-                                       groups=ADMIN_GROUP,
-                                       help="The client secret that goes with the client id. Write-only: the "
-                                            "stored value is never shown.")
+    oauth2_token_url = fields.Char(
+        string="OAuth2 Token URL", help="Full token URL; empty: the base URL followed by the auth endpoint."
+    )
+    oauth2_client_id = fields.Char(
+        string="OAuth2 Client ID", tracking=True, help="The client id the registry's operators registered for us."
+    )
+    oauth2_client_secret = fields.Char(
+        compute="_compute_secrets",
+        readonly=False,
+        string="OAuth2 Client Secret",
+        groups=ADMIN_GROUP,
+        help="The client secret that goes with the client id. Write-only: the stored value is never shown.",
+    )
     oauth2_client_secret_stored = fields.Char(groups="base.group_system", copy=False)
     oauth2_scope = fields.Char(string="OAuth2 Scope", help="Only if the registry asks for one; usually empty.")
-    oauth2_token_style = fields.Selection(C.TOKEN_STYLES, string="Token Request Style", required=True,
-                                          default=C.STYLE_POST, tracking=True)
+    oauth2_token_style = fields.Selection(
+        C.TOKEN_STYLES, string="Token Request Style", required=True, default=C.STYLE_POST, tracking=True
+    )
     oauth2_credential_location = fields.Selection(
         C.CREDENTIAL_LOCATIONS,
-        string="OAuth2 Credential Location", required=True, default="body",
+        string="OAuth2 Credential Location",
+        required=True,
+        default="body",
         help="Query string: the client id and secret travel in the token URL, as OpenCRVS requires; "
-             "URLs are often logged by proxies and servers, so use it only where the registry demands it.")
-    auth_endpoint = fields.Char(string="Token Endpoint", required=True, default=C.PATH_TOKEN, tracking=True,
-                                help="Path of the token endpoint under the base URL.")
+        "URLs are often logged by proxies and servers, so use it only where the registry demands it.",
+    )
+    auth_endpoint = fields.Char(
+        string="Token Endpoint",
+        required=True,
+        default=C.PATH_TOKEN,
+        tracking=True,
+        help="Path of the token endpoint under the base URL.",
+    )
 
-    our_sender_id = fields.Char(string="Our Sender ID", tracking=True,
-                                help="The sender_id the registry knows this OpenSPP instance by, as registered "
-                                     "with the registry's operators, e.g. openspp.example.org. Required to "
-                                     "send any request.")
-    our_callback_uri = fields.Char(string="Our Callback URI", tracking=True,
-                                   help="Where the registry sends async results and notifications, "
-                                        "e.g. https://openspp.example.org/dci/callback")
-    receiver_id = fields.Char(string="Registry Receiver ID", tracking=True,
-                              help="The receiver_id of our requests. Empty: the host name of the base URL "
-                                   "(OpenSPP registries refuse requests without one).")
-    search_endpoint = fields.Char(required=True, default=C.PATH_SYNC_SEARCH, tracking=True,
-                                  help="Path of the synchronous search endpoint under the base URL.")
-    subscribe_endpoint = fields.Char(required=True, default=C.PATH_SUBSCRIBE, tracking=True,
-                                     help="Path of the subscribe endpoint under the base URL.")
+    our_sender_id = fields.Char(
+        string="Our Sender ID",
+        tracking=True,
+        help="The sender_id the registry knows this OpenSPP instance by, as registered "
+        "with the registry's operators, e.g. openspp.example.org. Required to "
+        "send any request.",
+    )
+    our_callback_uri = fields.Char(
+        string="Our Callback URI",
+        tracking=True,
+        help="Where the registry sends async results and notifications, e.g. https://openspp.example.org/dci/callback",
+    )
+    receiver_id = fields.Char(
+        string="Registry Receiver ID",
+        tracking=True,
+        help="The receiver_id of our requests. Empty: the host name of the base URL "
+        "(OpenSPP registries refuse requests without one).",
+    )
+    search_endpoint = fields.Char(
+        required=True,
+        default=C.PATH_SYNC_SEARCH,
+        tracking=True,
+        help="Path of the synchronous search endpoint under the base URL.",
+    )
+    subscribe_endpoint = fields.Char(
+        required=True,
+        default=C.PATH_SUBSCRIBE,
+        tracking=True,
+        help="Path of the subscribe endpoint under the base URL.",
+    )
 
-    signing_key_id = fields.Many2one("spp.dci.signing.key", string="Our Signing Key", ondelete="restrict",
-                                     default=lambda self: self._default_signing_key(), tracking=True,
-                                     help="Our key for signing outgoing messages. Data sources created in "
-                                          "the form take the newest active key.")
-    signature_profile = fields.Selection(C.SIGNATURE_PROFILES, required=True, default=C.PROFILE_CAVAGE, tracking=True,
-                                         help="How messages are signed and verified, in both directions: pick "
-                                              "the kind of registry you connect to.")
-    signature_policy = fields.Selection(C.SIGNATURE_POLICIES, string="Response Signatures", required=True,
-                                        default=C.POLICY_REQUIRE, tracking=True,
-                                        help="What to do with unsigned responses. Checking signatures needs the "
-                                             "registry's key: its JWKS URL or its PEM.")
-    registry_public_key = fields.Text(string="Registry Public Key (PEM)", tracking=True,
-                                      help="The registry's public key, -----BEGIN PUBLIC KEY----- ... Leave empty "
-                                           "to use the JWKS URL instead.")
-    registry_jwks_url = fields.Char(string="Registry JWKS URL", tracking=True,
-                                    help="Where the registry publishes its public keys, e.g. "
-                                         "https://crvs.example.gov/.well-known/jwks.json. "
-                                         "Fetch Registry Keys shows the keys found there.")
-    registry_key_id = fields.Char(string="Registry Key ID", tracking=True,
-                                  help="The kid the registry signs with, when it is not the RFC 7638 thumbprint of "
-                                       "the public key above: an OpenSPP registry's <sender>|<key>|<alg> or key part.")
-    record_format = fields.Selection(C.RECORD_FORMATS, required=True, default="spdci",
-                                     help="Shape of the registry's queries and person records.")
-    notify_record_type = fields.Char(string="Notification Record Type", default=DEFAULT_RECORD_TYPE,
-                                     required=True,
-                                     help="The record type our subscriptions ask the registry to notify.")
+    signing_key_id = fields.Many2one(
+        "spp.dci.signing.key",
+        string="Our Signing Key",
+        ondelete="restrict",
+        default=lambda self: self._default_signing_key(),
+        tracking=True,
+        help="Our key for signing outgoing messages. Data sources created in the form take the newest active key.",
+    )
+    signature_profile = fields.Selection(
+        C.SIGNATURE_PROFILES,
+        required=True,
+        default=C.PROFILE_CAVAGE,
+        tracking=True,
+        help="How messages are signed and verified, in both directions: pick the kind of registry you connect to.",
+    )
+    signature_policy = fields.Selection(
+        C.SIGNATURE_POLICIES,
+        string="Response Signatures",
+        required=True,
+        default=C.POLICY_REQUIRE,
+        tracking=True,
+        help="What to do with unsigned responses. Checking signatures needs the "
+        "registry's key: its JWKS URL or its PEM.",
+    )
+    registry_public_key = fields.Text(
+        string="Registry Public Key (PEM)",
+        tracking=True,
+        help="The registry's public key, -----BEGIN PUBLIC KEY----- ... Leave empty to use the JWKS URL instead.",
+    )
+    registry_jwks_url = fields.Char(
+        string="Registry JWKS URL",
+        tracking=True,
+        help="Where the registry publishes its public keys, e.g. "
+        "https://crvs.example.gov/.well-known/jwks.json. "
+        "Fetch Registry Keys shows the keys found there.",
+    )
+    registry_key_id = fields.Char(
+        string="Registry Key ID",
+        tracking=True,
+        help="The kid the registry signs with, when it is not the RFC 7638 thumbprint of "
+        "the public key above: an OpenSPP registry's <sender>|<key>|<alg> or key part.",
+    )
+    record_format = fields.Selection(
+        C.RECORD_FORMATS, required=True, default="spdci", help="Shape of the registry's queries and person records."
+    )
+    notify_record_type = fields.Char(
+        string="Notification Record Type",
+        default=DEFAULT_RECORD_TYPE,
+        required=True,
+        help="The record type our subscriptions ask the registry to notify.",
+    )
 
     verify_ssl = fields.Boolean(string="Verify TLS Certificates", default=True, tracking=True)
     allow_plain_http = fields.Boolean(
-        string="Send credentials over plain HTTP", tracking=True,
+        string="Send credentials over plain HTTP",
+        tracking=True,
         help="Off: the client secret, bearer token and access tokens go over https only, or plain http to this "
-             "server's loopback. On: also over plain http to other hosts, readable by anyone on the way.")
+        "server's loopback. On: also over plain http to other hosts, readable by anyone on the way.",
+    )
     timeout = fields.Integer(string="Timeout (seconds)", default=30, required=True)
-    max_batch_size = fields.Integer(string="Batch Size", default=100, required=True,
-                                    help="Most search requests sent in one envelope.")
-    max_attempts = fields.Integer(string="Attempts", default=3, required=True,
-                                  help="Attempts for idempotent calls on connection errors, 429 and 502-504.")
+    max_batch_size = fields.Integer(
+        string="Batch Size", default=100, required=True, help="Most search requests sent in one envelope."
+    )
+    max_attempts = fields.Integer(
+        string="Attempts",
+        default=3,
+        required=True,
+        help="Attempts for idempotent calls on connection errors, 429 and 502-504.",
+    )
     max_response_kb = fields.Integer(string="Largest Response (KiB)", default=20480, required=True)
     secrets_protected = fields.Boolean(string="Secrets Can Be Stored", compute="_compute_secrets_protected")
     bulk_capacity = fields.Integer(
-        string="Concurrent Bulk Requests", default=4, required=True,
+        string="Concurrent Bulk Requests",
+        default=4,
+        required=True,
         help="How many bulk-run requests may be in flight to this registry at once, across every worker "
-             "and server on this database.")
-    bulk_channel_id = fields.Many2one("queue.job.channel", string="Job Channel", readonly=True, copy=False,
-                                      ondelete="set null", help="The queue_job channel of its bulk runs.")
+        "and server on this database.",
+    )
+    bulk_channel_id = fields.Many2one(
+        "queue.job.channel",
+        string="Job Channel",
+        readonly=True,
+        copy=False,
+        ondelete="set null",
+        help="The queue_job channel of its bulk runs.",
+    )
 
     _code_unique = models.Constraint("UNIQUE(code)", "The code of a data source must be unique.")
     _timeout_positive = models.Constraint("CHECK(timeout > 0)", "The timeout must be greater than zero.")
     _batch_positive = models.Constraint("CHECK(max_batch_size > 0)", "The batch size must be greater than zero.")
     _attempts_positive = models.Constraint("CHECK(max_attempts > 0)", "At least one attempt is needed.")
     _response_positive = models.Constraint("CHECK(max_response_kb > 0)", "The response limit must be positive.")
-    _bulk_capacity_range = models.Constraint("CHECK(bulk_capacity BETWEEN 1 AND 1024)",
-                                             "Concurrent bulk requests must be between 1 and 1024.")
+    _bulk_capacity_range = models.Constraint(
+        "CHECK(bulk_capacity BETWEEN 1 AND 1024)", "Concurrent bulk requests must be between 1 and 1024."
+    )
 
     @api.model
     def _default_signing_key(self):
@@ -205,10 +313,12 @@ class DciDataSource(models.Model):
     def _check_code(self):
         for record in self:
             if not CODE_PATTERN.match(record.code or ""):
-                raise ValidationError(self.env._(
-                    "Data source code %(code)r may only contain lowercase letters, digits and underscores.",
-                    code=record.code,
-                ))
+                raise ValidationError(
+                    self.env._(
+                        "Data source code %(code)r may only contain lowercase letters, digits and underscores.",
+                        code=record.code,
+                    )
+                )
 
     @api.constrains("base_url", "oauth2_token_url", "registry_jwks_url", "our_callback_uri")
     def _check_urls(self):
@@ -216,10 +326,13 @@ class DciDataSource(models.Model):
             for name in ("base_url", "oauth2_token_url", "registry_jwks_url", "our_callback_uri"):
                 url = record[name]
                 if url and (not URL_PATTERN.match(url) or url.endswith("/")):
-                    raise ValidationError(self.env._(
-                        "%(field)s must be an http(s) URL without a trailing slash, got %(url)r.",
-                        field=record._fields[name].string, url=url,
-                    ))
+                    raise ValidationError(
+                        self.env._(
+                            "%(field)s must be an http(s) URL without a trailing slash, got %(url)r.",
+                            field=record._fields[name].string,
+                            url=url,
+                        )
+                    )
 
     @api.constrains("search_endpoint", "subscribe_endpoint", "auth_endpoint")
     def _check_endpoints(self):
@@ -227,8 +340,13 @@ class DciDataSource(models.Model):
         for record in self:
             for name in ("search_endpoint", "subscribe_endpoint", "auth_endpoint"):
                 if not (record[name] or "").startswith("/") or "://" in record[name]:
-                    raise ValidationError(self.env._("%(field)s must be a path starting with /, got %(value)r.",
-                                                     field=record._fields[name].string, value=record[name]))
+                    raise ValidationError(
+                        self.env._(
+                            "%(field)s must be a path starting with /, got %(value)r.",
+                            field=record._fields[name].string,
+                            value=record[name],
+                        )
+                    )
 
     @api.constrains("auth_type", "bearer_token_stored", "oauth2_client_id", "oauth2_client_secret_stored")
     def _check_auth_fields(self):
@@ -239,13 +357,18 @@ class DciDataSource(models.Model):
                 "oauth2_client_id": stored.oauth2_client_id,
                 "oauth2_client_secret": stored.oauth2_client_secret_stored,
             }
-            missing = [record._fields[name].string for name in AUTH_REQUIRED_FIELDS[record.auth_type]
-                       if not present[name]]
+            missing = [
+                record._fields[name].string for name in AUTH_REQUIRED_FIELDS[record.auth_type] if not present[name]
+            ]
             if missing:
-                raise ValidationError(self.env._(
-                    "Data source %(code)s uses %(auth)s authentication and lacks: %(fields)s.",
-                    code=record.code, auth=record.auth_type, fields=", ".join(missing),
-                ))
+                raise ValidationError(
+                    self.env._(
+                        "Data source %(code)s uses %(auth)s authentication and lacks: %(fields)s.",
+                        code=record.code,
+                        auth=record.auth_type,
+                        fields=", ".join(missing),
+                    )
+                )
 
     @api.constrains("registry_public_key")
     def _check_registry_public_key(self):
@@ -260,7 +383,8 @@ class DciDataSource(models.Model):
         if not secrets.is_protected():
             _logger.warning(
                 "DCI: no dci_secret_key (or SPP_DCI_SECRET_KEY) is configured: secrets cannot be stored%s.",
-                ", except in plain text (development mode)" if secrets.plain_secrets_allowed() else "")
+                ", except in plain text (development mode)" if secrets.plain_secrets_allowed() else "",
+            )
 
     def _check_stored_secrets_untouched(self, vals):
         """The encrypted columns are written by this model's code only, never by a caller."""
@@ -280,16 +404,22 @@ class DciDataSource(models.Model):
             return vals
         vals = dict(vals)
         for record in self:
-            moved = [name for name in SECRET_DESTINATION_FIELDS
-                     if name in vals and (vals[name] or False) != (record[name] or False)]
+            moved = [
+                name
+                for name in SECRET_DESTINATION_FIELDS
+                if name in vals and (vals[name] or False) != (record[name] or False)
+            ]
             if not moved:
                 continue
             secret = SECRET_OF_AUTH.get(vals.get("auth_type", record.auth_type))
             if secret and vals.get(secret) in (None, secrets.MASK) and record.sudo()[SECRET_FIELDS[secret]]:
-                raise UserError(self.env._(
-                    "Changing %(fields)s sends the %(secret)s somewhere else: enter the %(secret)s again.",
-                    fields=", ".join(record._fields[name].string for name in moved),
-                    secret=record._fields[secret].string))
+                raise UserError(
+                    self.env._(
+                        "Changing %(fields)s sends the %(secret)s somewhere else: enter the %(secret)s again.",
+                        fields=", ".join(record._fields[name].string for name in moved),
+                        secret=record._fields[secret].string,
+                    )
+                )
             for other in SECRET_FIELDS:
                 if other != secret and vals.get(other) in (None, secrets.MASK):
                     vals[other] = False
@@ -326,8 +456,7 @@ class DciDataSource(models.Model):
 
     def _note_secret_changes(self, vals):
         """Say in the chatter that a secret changed, naming the field only: a secret is never tracked."""
-        changed = [self._fields[name].string for name in SECRET_FIELDS
-                   if name in vals and vals[name] != secrets.MASK]
+        changed = [self._fields[name].string for name in SECRET_FIELDS if name in vals and vals[name] != secrets.MASK]
         if changed:
             body = self.env._("Changed: %s (the value is not recorded).", ", ".join(changed))
             for record in self:
@@ -337,10 +466,12 @@ class DciDataSource(models.Model):
         """Open the JWKS fetch for this data source, at its JWKS URL or the usual path under its base URL."""
         self.ensure_one()
         self.check_access("write")
-        wizard = self.env["spp.dci.jwks.fetch"].create({
-            "data_source_id": self.id,
-            "url": self.registry_jwks_url or self.base_url + C.PATH_JWKS,
-        })
+        wizard = self.env["spp.dci.jwks.fetch"].create(
+            {
+                "data_source_id": self.id,
+                "url": self.registry_jwks_url or self.base_url + C.PATH_JWKS,
+            }
+        )
         return wizard._action_reopen()
 
     def action_use_new_signing_key(self):
@@ -360,8 +491,11 @@ class DciDataSource(models.Model):
             if record.bulk_channel_id:
                 record.bulk_channel_id.name = record.code
             else:
-                channel = self.env["queue.job.channel"].sudo().search(
-                    [("name", "=", record.code), ("parent_id", "=", parent.id)], limit=1)
+                channel = (
+                    self.env["queue.job.channel"]
+                    .sudo()
+                    .search([("name", "=", record.code), ("parent_id", "=", parent.id)], limit=1)
+                )
                 record.bulk_channel_id = channel or channel.create({"name": record.code, "parent_id": parent.id})
 
     def _bulk_channel_name(self):
@@ -397,13 +531,17 @@ class DciDataSource(models.Model):
         they need with sudo, in _get_client_config).
         """
         if not isinstance(code, str) or not code:
-            raise DCIConfigurationError(self.env._("A data source code (a non-empty string) is required, got %r.",
-                                                   code))
+            raise DCIConfigurationError(
+                self.env._("A data source code (a non-empty string) is required, got %r.", code)
+            )
         data_source = self.sudo().search([("code", "=", code)], limit=1).with_env(self.env)
         if not data_source:
-            raise DCIConfigurationError(self.env._(
-                "No active DCI data source has the code %r. Create one under DCI > Data Sources.", code,
-            ))
+            raise DCIConfigurationError(
+                self.env._(
+                    "No active DCI data source has the code %r. Create one under DCI > Data Sources.",
+                    code,
+                )
+            )
         return data_source
 
     @api.model
@@ -411,9 +549,13 @@ class DciDataSource(models.Model):
         """The active data sources of a registry type: the spec's value or a short name (CRVS, IBR, DR, ...)."""
         found = C.registry_type(registry_type)
         if not found:
-            raise DCIValidationError(self.env._(
-                "Unknown registry type %(value)r: use one of %(names)s or a spec registry type.",
-                value=registry_type, names=", ".join(C.REGISTRY_TYPE_ALIASES)))
+            raise DCIValidationError(
+                self.env._(
+                    "Unknown registry type %(value)r: use one of %(names)s or a spec registry type.",
+                    value=registry_type,
+                    names=", ".join(C.REGISTRY_TYPE_ALIASES),
+                )
+            )
         return self.sudo().search([("registry_type", "=", found)]).with_env(self.env)
 
     def clear_oauth2_token_cache(self):
@@ -431,8 +573,7 @@ class DciDataSource(models.Model):
         """
         self.ensure_one()
         if self.sudo().auth_type != C.AUTH_OAUTH2:
-            raise DCIValidationError(self.env._("Data source %s does not use OAuth2 authentication.",
-                                                self.sudo().code))
+            raise DCIValidationError(self.env._("Data source %s does not use OAuth2 authentication.", self.sudo().code))
         if force_refresh:
             self.env["spp.dci.oauth.token"].sudo()._forget(self.ids)
         return self.get_access_token()
@@ -463,8 +604,9 @@ class DciDataSource(models.Model):
     @api.model
     def _check_endpoint(self, endpoint):
         if not isinstance(endpoint, str) or not ENDPOINT_PATTERN.match(endpoint) or ".." in endpoint:
-            raise DCIValidationError(self.env._("Invalid endpoint %r: a path such as /registry/sync/search "
-                                                "is required.", endpoint))
+            raise DCIValidationError(
+                self.env._("Invalid endpoint %r: a path such as /registry/sync/search is required.", endpoint)
+            )
         return endpoint
 
     def _get_oauth2_token(self, transport, rejected=None):
@@ -501,10 +643,13 @@ class DciDataSource(models.Model):
         record = self.sudo()
         missing = [record._fields[name].string for name in ("base_url", "our_sender_id") if not record[name]]
         if missing:
-            raise DCIValidationError(self.env._(
-                "Data source %(code)s cannot be used: %(fields)s not set.", code=record.code,
-                fields=", ".join(missing),
-            ))
+            raise DCIValidationError(
+                self.env._(
+                    "Data source %(code)s cannot be used: %(fields)s not set.",
+                    code=record.code,
+                    fields=", ".join(missing),
+                )
+            )
         token_url = record.oauth2_token_url or record.base_url + record.auth_endpoint
         if record.auth_type != C.AUTH_NONE:
             secrets.check_destination(record.base_url, record.allow_plain_http)
@@ -529,7 +674,9 @@ class DciDataSource(models.Model):
                 client_secret=secrets.decrypt(record.oauth2_client_secret_stored),
                 scope=record.oauth2_scope or None,
                 style=C.STYLE_QUERY if record.oauth2_credential_location == "query" else record.oauth2_token_style,
-            ) if record.auth_type == C.AUTH_OAUTH2 else None,
+            )
+            if record.auth_type == C.AUTH_OAUTH2
+            else None,
             signer=signer,
             signature_profile=record.signature_profile,
             signature_policy=record.signature_policy,
@@ -540,8 +687,10 @@ class DciDataSource(models.Model):
             subscribe_endpoint=record.subscribe_endpoint,
             max_batch_size=record.max_batch_size,
             max_response_bytes=record.max_response_kb * 1024,
-            retry=RetryPolicy(max_attempts=record.max_attempts,
-                              max_total_seconds=max(record.timeout * RETRY_TIMEOUTS, MIN_RETRY_SECONDS)),
+            retry=RetryPolicy(
+                max_attempts=record.max_attempts,
+                max_total_seconds=max(record.timeout * RETRY_TIMEOUTS, MIN_RETRY_SECONDS),
+            ),
         )
 
     @api.model
@@ -573,16 +722,19 @@ class DciDataSource(models.Model):
             _logger.exception("DCI data source %s: Test Connection failed unexpectedly", self.code)
             lines.append((False, self.env._("Unexpected error; the server log has the details.")))
         failure = next((text for ok, text in lines if not ok), None)
-        self.write({
-            "state": "error" if failure else "active",
-            "last_test_date": fields.Datetime.now(),
-            "last_error": failure or False,
-        })
+        self.write(
+            {
+                "state": "error" if failure else "active",
+                "last_test_date": fields.Datetime.now(),
+                "last_error": failure or False,
+            }
+        )
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "title": self.env._("Connection to %s failed", self.name) if failure
+                "title": self.env._("Connection to %s failed", self.name)
+                if failure
                 else self.env._("Connection to %s works", self.name),
                 "message": "\n".join(("✔ " if ok else "✘ ") + text for ok, text in lines),
                 "type": "danger" if failure else "success",
@@ -602,8 +754,13 @@ class DciDataSource(models.Model):
             STEP_ANSWER: self.env._("Answer"),
         }[step.name]
         text = self._probe_outcome(step) if step.ok else self._probe_failure(step)
-        line = self.env._("%(label)s: %(text)s (%(where)s%(ms)d ms).", label=label, text=text,
-                          where=f"{step.url}, " if step.url else "", ms=step.ms)
+        line = self.env._(
+            "%(label)s: %(text)s (%(where)s%(ms)d ms).",
+            label=label,
+            text=text,
+            where=f"{step.url}, " if step.url else "",
+            ms=step.ms,
+        )
         if step.ok:
             return line
         names = [self._fields[name]._description_string(self.env) for name in self._probe_fields_to_check(step)]
@@ -632,12 +789,17 @@ class DciDataSource(models.Model):
         error = step.error
         if isinstance(error, DCITimeoutError):
             if error.reached_registry:
-                return self.env._("no answer within %(seconds)s s: the server accepted the connection, then sent "
-                                  "nothing (the timeout)", seconds=self.timeout)
+                return self.env._(
+                    "no answer within %(seconds)s s: the server accepted the connection, then sent "
+                    "nothing (the timeout)",
+                    seconds=self.timeout,
+                )
             return self.env._("no connection within %(seconds)s s (the timeout)", seconds=self.timeout)
         if _answered_by_another_server(error):
-            return self.env._("HTTP %s, from a server that is not a DCI registry (its answer is no DCI message)",
-                              error.response_status)
+            return self.env._(
+                "HTTP %s, from a server that is not a DCI registry (its answer is no DCI message)",
+                error.response_status,
+            )
         return str(error)
 
     @staticmethod

@@ -50,7 +50,9 @@ class DciDataSource(models.Model):
                 "title": self.env._("Callback token for %s", self.name),
                 "message": self.env._(
                     "Give the registry this token, to send as 'Authorization: Bearer <token>' with its "
-                    "callbacks. It is shown only now: %s", token),
+                    "callbacks. It is shown only now: %s",
+                    token,
+                ),
                 "type": "warning",
                 "sticky": True,
             },
@@ -73,17 +75,22 @@ class DciDataSource(models.Model):
             if envelope.get("signature") is not None or http_signature:
                 config = self._get_client_config()
                 verified = freshness.verify_signature(
-                    get_profile(config.signature_profile), envelope, self._get_registry_key_resolver(config).resolve,
-                    http_signature=http_signature)
+                    get_profile(config.signature_profile),
+                    envelope,
+                    self._get_registry_key_resolver(config).resolve,
+                    http_signature=http_signature,
+                )
                 accepted_until = freshness.signed_message_until(verified, head)
             elif self._callback_token_matches(token):
                 accepted_until = freshness.unsigned_message_until(head)
             else:
-                raise DCICallbackRefused("The callback is neither signed nor carries our callback token.",
-                                         C.ERR_SIGNATURE_MISSING, 401)
+                raise DCICallbackRefused(
+                    "The callback is neither signed nor carries our callback token.", C.ERR_SIGNATURE_MISSING, 401
+                )
         except DCISignatureError as error:
-            raise DCICallbackRefused("The signature was not accepted.", error.code or C.ERR_SIGNATURE_INVALID,
-                                     401) from error
+            raise DCICallbackRefused(
+                "The signature was not accepted.", error.code or C.ERR_SIGNATURE_INVALID, 401
+            ) from error
         try:
             self.env["spp.dci.seen.message"]._claim(self.id, message_id, accepted_until)
         except DCISignatureError as error:
@@ -91,5 +98,4 @@ class DciDataSource(models.Model):
 
     def _callback_token_matches(self, token):
         expected = self.sudo().callback_token_hash
-        return bool(expected and isinstance(token, str) and token
-                    and hmac.compare_digest(_digest(token), expected))
+        return bool(expected and isinstance(token, str) and token and hmac.compare_digest(_digest(token), expected))

@@ -26,13 +26,23 @@ class DciDataSource(models.Model):
         messages = self.env["spp.dci.transaction"].sudo()
         traffic = {}
         for source, state, count, latency in messages._read_group(
-                [("data_source_id", "in", ids), ("create_date", ">=", since), ("direction", "=", "out")],
-                ["data_source_id", "state"], ["__count", "duration_ms:avg"]):
+            [("data_source_id", "in", ids), ("create_date", ">=", since), ("direction", "=", "out")],
+            ["data_source_id", "state"],
+            ["__count", "duration_ms:avg"],
+        ):
             traffic.setdefault(source.id, {})[state] = (count, latency or 0)
-        pending = {source.id: count for source, count in messages._read_group(
-            [("data_source_id", "in", ids), ("state", "=", "pending")], ["data_source_id"], ["__count"])}
-        running = {source.id: count for source, count in self.env["spp.dci.bulk.run"].sudo()._read_group(
-            [("data_source_id", "in", ids), ("state", "=", "running")], ["data_source_id"], ["__count"])}
+        pending = {
+            source.id: count
+            for source, count in messages._read_group(
+                [("data_source_id", "in", ids), ("state", "=", "pending")], ["data_source_id"], ["__count"]
+            )
+        }
+        running = {
+            source.id: count
+            for source, count in self.env["spp.dci.bulk.run"]
+            .sudo()
+            ._read_group([("data_source_id", "in", ids), ("state", "=", "running")], ["data_source_id"], ["__count"])
+        }
         for record in self:
             states = traffic.get(record.id, {})
             calls = sum(count for count, _latency in states.values())
@@ -41,8 +51,9 @@ class DciDataSource(models.Model):
             record.call_count = calls
             record.error_count = errors
             record.error_rate = 100.0 * errors / answered if answered else 0.0
-            record.average_latency_ms = round(
-                sum(count * latency for count, latency in states.values()) / calls) if calls else 0
+            record.average_latency_ms = (
+                round(sum(count * latency for count, latency in states.values()) / calls) if calls else 0
+            )
             record.pending_callback_count = pending.get(record.id, 0)
             record.running_bulk_run_count = running.get(record.id, 0)
 

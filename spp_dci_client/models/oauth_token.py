@@ -120,18 +120,25 @@ class TokenProvider:
         return token, True
 
     def _read(self, cr):
-        cr.execute("SELECT access_token_stored, expires_at FROM spp_dci_oauth_token WHERE data_source_id = %s",
-                   (self.config.data_source_id,))
+        cr.execute(
+            "SELECT access_token_stored, expires_at FROM spp_dci_oauth_token WHERE data_source_id = %s",
+            (self.config.data_source_id,),
+        )
         row = cr.fetchone()
         return Token(secrets.decrypt(row[0]), row[1]) if row and row[0] else None
 
     def _request(self, transport):
         settings = self.config.oauth2
         started = time.monotonic()
-        token = request_token(transport, settings.token_url, settings.client_id, settings.client_secret,
-                              settings.scope, settings.style)
-        _logger.info("DCI %s: new OAuth2 token in %d ms, valid %d s", self.config.code,
-                     (time.monotonic() - started) * 1000, token.expires_at - time.time())
+        token = request_token(
+            transport, settings.token_url, settings.client_id, settings.client_secret, settings.scope, settings.style
+        )
+        _logger.info(
+            "DCI %s: new OAuth2 token in %d ms, valid %d s",
+            self.config.code,
+            (time.monotonic() - started) * 1000,
+            token.expires_at - time.time(),
+        )
         return token
 
     def _store(self, cr, token, lock_timeout):
@@ -139,13 +146,15 @@ class TokenProvider:
         try:
             with cr.savepoint():
                 cr.execute("SET LOCAL lock_timeout = %s", (lock_timeout,))
-                cr.execute("""
+                cr.execute(
+                    """
                     INSERT INTO spp_dci_oauth_token (data_source_id, access_token_stored, expires_at)
                     VALUES (%s, %s, %s)
                     ON CONFLICT (data_source_id)
                     DO UPDATE SET access_token_stored = EXCLUDED.access_token_stored,
                                   expires_at = EXCLUDED.expires_at
-                """, (self.config.data_source_id, secrets.encrypt(token.access_token), token.expires_at))
+                """,
+                    (self.config.data_source_id, secrets.encrypt(token.access_token), token.expires_at),
+                )
         except psycopg2.Error as error:
-            _logger.warning("DCI %s: the new OAuth2 token was not stored (%s)", self.config.code,
-                            type(error).__name__)
+            _logger.warning("DCI %s: the new OAuth2 token was not stored (%s)", self.config.code, type(error).__name__)

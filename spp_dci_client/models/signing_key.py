@@ -30,25 +30,46 @@ class DciSigningKey(models.Model):
     _order = "state, id desc"
 
     name = fields.Char(required=True, tracking=True, help="A name to recognise the key by, e.g. OpenSPP 2026.")
-    algorithm = fields.Selection(ALGORITHMS, required=True, default=ALGORITHM_ED25519,
-                                 help="Ed25519 for OpenSPP registries and the DCI specification; RSA for OpenG2P. "
-                                      "RSA keys sign with PKCS#1 v1.5 and SHA-256 (RS256, rsa-sha256).")
-    rsa_bits = fields.Selection([("2048", "2048 bits"), ("3072", "3072 bits"), ("4096", "4096 bits")],
-                                string="RSA Key Size", default="3072")
-    state = fields.Selection([("draft", "Not generated"), ("ready", "Generated"), ("active", "Active"),
-                              ("revoked", "Revoked")],
-                             string="Status", default="draft", required=True, readonly=True, copy=False)
-    kid = fields.Char(string="Key ID", readonly=True, copy=False, index=True,
-                      help="RFC 7638 thumbprint of the public key.")
-    public_key_pem = fields.Text(string="Public Key (PEM)", readonly=True, copy=False,
-                                 help="Give this to the registry's operators, or point them at our JWKS.")
+    algorithm = fields.Selection(
+        ALGORITHMS,
+        required=True,
+        default=ALGORITHM_ED25519,
+        help="Ed25519 for OpenSPP registries and the DCI specification; RSA for OpenG2P. "
+        "RSA keys sign with PKCS#1 v1.5 and SHA-256 (RS256, rsa-sha256).",
+    )
+    rsa_bits = fields.Selection(
+        [("2048", "2048 bits"), ("3072", "3072 bits"), ("4096", "4096 bits")], string="RSA Key Size", default="3072"
+    )
+    state = fields.Selection(
+        [("draft", "Not generated"), ("ready", "Generated"), ("active", "Active"), ("revoked", "Revoked")],
+        string="Status",
+        default="draft",
+        required=True,
+        readonly=True,
+        copy=False,
+    )
+    kid = fields.Char(
+        string="Key ID", readonly=True, copy=False, index=True, help="RFC 7638 thumbprint of the public key."
+    )
+    public_key_pem = fields.Text(
+        string="Public Key (PEM)",
+        readonly=True,
+        copy=False,
+        help="Give this to the registry's operators, or point them at our JWKS.",
+    )
     private_key_stored = fields.Text(groups="base.group_system", copy=False)
     activation_date = fields.Datetime(string="Activated On", readonly=True, copy=False)
-    expiry_date = fields.Datetime(string="Expires On", tracking=True,
-                                  help="After this moment the key is neither used nor published. Empty: never.")
+    expiry_date = fields.Datetime(
+        string="Expires On",
+        tracking=True,
+        help="After this moment the key is neither used nor published. Empty: never.",
+    )
     revocation_date = fields.Datetime(string="Revoked On", readonly=True, copy=False)
-    is_usable = fields.Boolean(string="Signs Messages Now", compute="_compute_is_usable",
-                               help="Active and not expired: data sources that name it sign with it.")
+    is_usable = fields.Boolean(
+        string="Signs Messages Now",
+        compute="_compute_is_usable",
+        help="Active and not expired: data sources that name it sign with it.",
+    )
     data_source_ids = fields.One2many("spp.dci.data.source", "signing_key_id", string="Used by")
 
     _kid_unique = models.Constraint("UNIQUE(kid)", "Two keys cannot have the same key ID.")
@@ -78,26 +99,32 @@ class DciSigningKey(models.Model):
         self.check_access("write")
         for key in self:
             if key.state != "draft":
-                raise UserError(self.env._("Key %s already has key material; create a new key to rotate.",
-                                           key.name))
+                raise UserError(self.env._("Key %s already has key material; create a new key to rotate.", key.name))
             private_key = generate_private_key(key.algorithm, int(key.rsa_bits or 3072))
-            key.sudo().write({
-                "private_key_stored": secrets.encrypt(private_key_to_pem(private_key)),
-                "public_key_pem": public_key_to_pem(private_key.public_key()),
-                "kid": public_jwk(private_key.public_key())["kid"],
-                "state": "ready",
-            })
-            key._post_event(self.env._("Key generated (%(algorithm)s, key ID %(kid)s).",
-                                       algorithm=dict(key._fields["algorithm"]._description_selection(self.env))[
-                                           key.algorithm], kid=key.kid))
+            key.sudo().write(
+                {
+                    "private_key_stored": secrets.encrypt(private_key_to_pem(private_key)),
+                    "public_key_pem": public_key_to_pem(private_key.public_key()),
+                    "kid": public_jwk(private_key.public_key())["kid"],
+                    "state": "ready",
+                }
+            )
+            key._post_event(
+                self.env._(
+                    "Key generated (%(algorithm)s, key ID %(kid)s).",
+                    algorithm=dict(key._fields["algorithm"]._description_selection(self.env))[key.algorithm],
+                    kid=key.kid,
+                )
+            )
         return True
 
     def action_activate(self):
         self.check_access("write")
         for key in self:
             if key.state != "ready":
-                raise UserError(self.env._("Only a generated key that is not active yet can be activated (%s).",
-                                           key.name))
+                raise UserError(
+                    self.env._("Only a generated key that is not active yet can be activated (%s).", key.name)
+                )
             key.write({"state": "active", "activation_date": fields.Datetime.now()})
             key._post_event(self.env._("Key activated: it signs messages and is published in our JWKS."))
         return True
@@ -115,10 +142,16 @@ class DciSigningKey(models.Model):
     def _get_signer(self):
         self.ensure_one()
         if not self.is_usable:
-            reason = self.env._("revoked") if self.state == "revoked" else (
-                self.env._("expired") if self.state == "active" else self.env._("not active"))
-            raise DCIConfigurationError(self.env._("Signing key %(name)s is %(reason)s and cannot sign messages.",
-                                                   name=self.name, reason=reason))
+            reason = (
+                self.env._("revoked")
+                if self.state == "revoked"
+                else (self.env._("expired") if self.state == "active" else self.env._("not active"))
+            )
+            raise DCIConfigurationError(
+                self.env._(
+                    "Signing key %(name)s is %(reason)s and cannot sign messages.", name=self.name, reason=reason
+                )
+            )
         return Signer.from_pem(secrets.decrypt(self.sudo().private_key_stored))
 
     @api.model

@@ -44,27 +44,42 @@ class DciTransaction(models.Model):
     _rec_name = "transaction_id"
 
     data_source_id = fields.Many2one("spp.dci.data.source", index=True, ondelete="set null", readonly=True)
-    direction = fields.Selection([("out", "Sent"), ("in", "Callback received")], required=True, default="out",
-                                 readonly=True)
-    action = fields.Char(string="DCI Action", required=True, readonly=True,
-                         help="The action of the DCI message header, e.g. search or on-search.")
+    direction = fields.Selection(
+        [("out", "Sent"), ("in", "Callback received")], required=True, default="out", readonly=True
+    )
+    action = fields.Char(
+        string="DCI Action",
+        required=True,
+        readonly=True,
+        help="The action of the DCI message header, e.g. search or on-search.",
+    )
     action_label = fields.Char(string="Message", compute="_compute_action_label")
     transaction_id = fields.Char(string="Transaction ID", index=True, readonly=True)
     correlation_id = fields.Char(string="Correlation ID", readonly=True)
-    reference_ids = fields.Text(string="Reference IDs", readonly=True,
-                                help="JSON list of the request items' reference ids.")
+    reference_ids = fields.Text(
+        string="Reference IDs", readonly=True, help="JSON list of the request items' reference ids."
+    )
     item_count = fields.Integer(string="Items", readonly=True)
-    state = fields.Selection([
-        ("pending", "Waiting for callback"),
-        ("done", "Done"),
-        ("error", "Error"),
-    ], string="Status", required=True, readonly=True, index=True)
+    state = fields.Selection(
+        [
+            ("pending", "Waiting for callback"),
+            ("done", "Done"),
+            ("error", "Error"),
+        ],
+        string="Status",
+        required=True,
+        readonly=True,
+        index=True,
+    )
     error_percent = fields.Integer(
-        string="Error Rate (%)", readonly=True, default=0, aggregator="avg",
-        help="100 for a message that failed, 0 otherwise: its average over messages is their error rate.")
+        string="Error Rate (%)",
+        readonly=True,
+        default=0,
+        aggregator="avg",
+        help="100 for a message that failed, 0 otherwise: its average over messages is their error rate.",
+    )
     http_status = fields.Integer(string="HTTP Status", readonly=True, aggregator=None)
-    reason_code = fields.Char(readonly=True,
-                              help="The DCI reason or error code the registry gave, or ours.")
+    reason_code = fields.Char(readonly=True, help="The DCI reason or error code the registry gave, or ours.")
     error_type = fields.Char(readonly=True, help="The kind of failure, e.g. DCITimeoutError.")
     duration_ms = fields.Integer(string="Duration (ms)", readonly=True, aggregator="avg")
     user_id = fields.Many2one("res.users", string="Called by", readonly=True, ondelete="set null")
@@ -74,8 +89,12 @@ class DciTransaction(models.Model):
 
     def init(self):
         create_index(self.env.cr, "spp_dci_transaction_create_date_index", self._table, ["create_date"])
-        self.env.cr.execute(SQL("UPDATE spp_dci_transaction SET error_percent = 100 "
-                                "WHERE state = 'error' AND error_percent IS DISTINCT FROM 100"))
+        self.env.cr.execute(
+            SQL(
+                "UPDATE spp_dci_transaction SET error_percent = 100 "
+                "WHERE state = 'error' AND error_percent IS DISTINCT FROM 100"
+            )
+        )
 
     @api.depends("action")
     def _compute_action_label(self):
@@ -95,12 +114,14 @@ class DciTransaction(models.Model):
     def _store_result(self, payload):
         """Keep a callback's message, encrypted, and mark the transaction done."""
         self.ensure_one()
-        self.sudo().write({
-            "state": "done",
-            "error_percent": 0,
-            "callback_date": fields.Datetime.now(),
-            "result_stored": secrets.encrypt(json.dumps(payload)),
-        })
+        self.sudo().write(
+            {
+                "state": "done",
+                "error_percent": 0,
+                "callback_date": fields.Datetime.now(),
+                "result_stored": secrets.encrypt(json.dumps(payload)),
+            }
+        )
 
     def _get_result(self):
         """The stored callback message of this transaction (a dict), or None."""
@@ -122,25 +143,33 @@ class DciTransaction(models.Model):
         """
         head, message = envelope["header"], envelope["message"]
         if head["action"] == C.ACTION_NOTIFY:
-            data_source = self.env["spp.dci.data.source"].sudo().search(
-                [("receiver_id", "=", _callback_id(head, "sender_id"))], limit=1)
+            data_source = (
+                self.env["spp.dci.data.source"]
+                .sudo()
+                .search([("receiver_id", "=", _callback_id(head, "sender_id"))], limit=1)
+            )
             if not data_source:
                 raise DCICallbackRefused("The sender is not a configured registry.", C.ERR_SENDER_ID_INVALID)
             data_source._authenticate_callback(envelope, callback_token, http_signature)
-            transaction = self.sudo().create({
-                "data_source_id": data_source.id,
-                "direction": "in",
-                "action": head["action"],
-                "transaction_id": _callback_id(message, "transaction_id"),
-                "state": "done",
-                "callback_date": fields.Datetime.now(),
-            })
+            transaction = self.sudo().create(
+                {
+                    "data_source_id": data_source.id,
+                    "direction": "in",
+                    "action": head["action"],
+                    "transaction_id": _callback_id(message, "transaction_id"),
+                    "state": "done",
+                    "callback_date": fields.Datetime.now(),
+                }
+            )
         else:
-            transaction = self.sudo().search([
-                ("transaction_id", "=", _callback_id(message, "transaction_id")),
-                ("direction", "=", "out"),
-                ("data_source_id", "!=", False),
-            ], limit=1)
+            transaction = self.sudo().search(
+                [
+                    ("transaction_id", "=", _callback_id(message, "transaction_id")),
+                    ("direction", "=", "out"),
+                    ("data_source_id", "!=", False),
+                ],
+                limit=1,
+            )
             if not transaction:
                 raise DCICallbackRefused("No transaction of ours has this transaction_id.", C.ERR_NOT_FOUND)
             data_source = transaction.data_source_id
@@ -149,14 +178,20 @@ class DciTransaction(models.Model):
                 raise DCICallbackRefused("This transaction was already answered.", C.RJCT_MESSAGE_ID_DUPLICATE)
             if head["action"] == C.ACTION_ON_SEARCH:
                 try:
-                    E.check_response_items(envelope, "search_response", json.loads(transaction.reference_ids),
-                                           strict=False)
+                    E.check_response_items(
+                        envelope, "search_response", json.loads(transaction.reference_ids), strict=False
+                    )
                 except DCIError as error:
-                    raise DCICallbackRefused("The answer does not match the request.", error.code or
-                                             C.RJCT_REFERENCE_ID_INVALID) from error
+                    raise DCICallbackRefused(
+                        "The answer does not match the request.", error.code or C.RJCT_REFERENCE_ID_INVALID
+                    ) from error
             transaction._store_result(message)
-        _logger.info("DCI callback %s for transaction %s of %s accepted", head["action"],
-                     transaction.transaction_id, data_source.code)
+        _logger.info(
+            "DCI callback %s for transaction %s of %s accepted",
+            head["action"],
+            transaction.transaction_id,
+            data_source.code,
+        )
         transaction._handle_callback(data_source, envelope)
         return transaction.correlation_id or head["message_id"]
 
@@ -198,8 +233,11 @@ class DciTransaction(models.Model):
 
     @api.autovacuum
     def _gc_old_messages(self):
-        days = int(self.env["ir.config_parameter"].sudo().get_param(
-            "spp_dci_client.message_log_retention_days", DEFAULT_RETENTION_DAYS))
+        days = int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("spp_dci_client.message_log_retention_days", DEFAULT_RETENTION_DAYS)
+        )
         limit = fields.Datetime.now() - timedelta(days=days)
         self.sudo().search([("create_date", "<", limit)]).unlink()
 
@@ -212,9 +250,23 @@ def _callback_id(values, name):
     return value
 
 
-LOG_COLUMNS = ("data_source_id", "direction", "action", "transaction_id", "correlation_id", "reference_ids",
-               "item_count", "state", "http_status", "reason_code", "error_type", "duration_ms", "user_id", "origin",
-               "error_percent")
+LOG_COLUMNS = (
+    "data_source_id",
+    "direction",
+    "action",
+    "transaction_id",
+    "correlation_id",
+    "reference_ids",
+    "item_count",
+    "state",
+    "http_status",
+    "reason_code",
+    "error_type",
+    "duration_ms",
+    "user_id",
+    "origin",
+    "error_percent",
+)
 INTEGER_COLUMNS = {"data_source_id", "item_count", "http_status", "duration_ms", "user_id", "error_percent"}
 LINK_COLUMNS = ("data_source_id", "user_id")
 STATES = {"pending", "done", "error"}
@@ -249,13 +301,18 @@ def _integer(value):
         number = int(value)
     except (ValueError, OverflowError):
         return None
-    return number if -2**31 <= number < 2**31 else None
+    return number if -(2**31) <= number < 2**31 else None
 
 
 def log_row(data_source_id, uid, values):
     """The message-log row of one message, every value coerced to its column's type."""
-    raw = dict(values, data_source_id=data_source_id, user_id=uid, direction="out",
-               reference_ids=[_text(ref) for ref in values.get("reference_ids") or []])
+    raw = dict(
+        values,
+        data_source_id=data_source_id,
+        user_id=uid,
+        direction="out",
+        reference_ids=[_text(ref) for ref in values.get("reference_ids") or []],
+    )
     row = {}
     for name in LOG_COLUMNS:
         if name in INTEGER_COLUMNS:

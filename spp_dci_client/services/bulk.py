@@ -24,8 +24,9 @@ def retry_delay(error):
         return getattr(error, "retry_after", None) or TOO_MANY_REQUESTS_DELAY
     if isinstance(error, DCIRejectedError) and error.response_status in SERVER_ERRORS:
         return 0
-    if isinstance(error, DCITimeoutError) or (isinstance(error, DCIConnectionError)
-                                              and getattr(error, "retryable", False)):
+    if isinstance(error, DCITimeoutError) or (
+        isinstance(error, DCIConnectionError) and getattr(error, "retryable", False)
+    ):
         return 0
     return None
 

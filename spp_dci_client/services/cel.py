@@ -32,19 +32,21 @@ MAX_DEPTH = 32
 MAX_COMPARISONS = 100
 COMPARISONS = {"==": "eq", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 MIRRORED = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq"}
-_TOKENS = re.compile(r"""
+_TOKENS = re.compile(
+    r"""
     (?P<space>\s+)
   | (?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
   | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
   | (?P<operator>&&|\|\||==|!=|<=|>=|<|>|!|\(|\)|\[|\]|,|-)
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
 
 
 def _error(part, reason):
-    return DCIQueryError(_lt("Unsupported predicate: %(reason)s (at %(part)s).", reason=reason, part=part),
-                         part=part)
+    return DCIQueryError(_lt("Unsupported predicate: %(reason)s (at %(part)s).", reason=reason, part=part), part=part)
 
 
 def _tokenize(text):
@@ -53,7 +55,7 @@ def _tokenize(text):
     while position < len(text):
         match = _TOKENS.match(text, position)
         if not match:
-            raise _error(repr(text[position:position + 20]), "unexpected character")
+            raise _error(repr(text[position : position + 20]), "unexpected character")
         kind = match.lastgroup
         if kind != "space":
             tokens.append((kind, match.group(), position))
@@ -101,7 +103,7 @@ class _Parser:
         return token
 
     def where(self, token):
-        return repr(self.text[token[2]:token[2] + 20] or "the end")
+        return repr(self.text[token[2] : token[2] + 20] or "the end")
 
     def parse(self):
         node = self.disjunction()
@@ -272,12 +274,16 @@ def _items(clauses):
         if len(clause) == 1:
             items.append({"expression1": _expression(clause[0]), "condition": "not"})
         elif len(clause) == 2 and not (clause[0][3] or clause[1][3]):
-            items.append({"expression1": _expression(clause[0]), "condition": "or",
-                          "expression2": _expression(clause[1])})
+            items.append(
+                {"expression1": _expression(clause[0]), "condition": "or", "expression2": _expression(clause[1])}
+            )
         else:
             part = " || ".join(map(_render, clause))
-            reason = ("a negation inside an 'or'" if any(literal[3] for literal in clause)
-                      else "an 'or' of more than two comparisons")
+            reason = (
+                "a negation inside an 'or'"
+                if any(literal[3] for literal in clause)
+                else "an 'or' of more than two comparisons"
+            )
             raise _error(part, f"{reason} has no predicate form")
     if pending:
         items.append({"expression1": pending})

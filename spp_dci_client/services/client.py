@@ -115,8 +115,20 @@ class DCIClient:
 
     # searches: the arguments, positions and defaults of OpenSPP's published DCIClient
 
-    def search(self, query_type, query_value, record_type="PERSON", page=1, page_size=10, registry_type=None,
-               registry_event_type=None, *, sort=None, consent=None, locale=C.DEFAULT_LOCALE):
+    def search(
+        self,
+        query_type,
+        query_value,
+        record_type="PERSON",
+        page=1,
+        page_size=10,
+        registry_type=None,
+        registry_event_type=None,
+        *,
+        sort=None,
+        consent=None,
+        locale=C.DEFAULT_LOCALE,
+    ):
         """Sync search of one query; returns the on-search envelope.
 
         ``query_value``: for idtype-value a "TYPE:VALUE" string or {"type", "value"};
@@ -125,42 +137,101 @@ class DCIClient:
         or a namespaced record type; ``registry_type``: CRVS, IBR, DR, ... or the
         spec's value (default: the data source's).
         """
-        item = self._search_item(self._criteria(query_type, query_value, record_type, page, page_size, registry_type,
-                                                registry_event_type, sort=sort, consent=consent, locale=locale))
+        item = self._search_item(
+            self._criteria(
+                query_type,
+                query_value,
+                record_type,
+                page,
+                page_size,
+                registry_type,
+                registry_event_type,
+                sort=sort,
+                consent=consent,
+                locale=locale,
+            )
+        )
         return self._sync_search([item])[0]
 
-    def search_async(self, query_type, query_value, record_type="PERSON", page=1, page_size=10, registry_type=None,
-                     registry_event_type=None, callback_url=None, *, origin=None, sort=None, consent=None,
-                     locale=C.DEFAULT_LOCALE):
+    def search_async(
+        self,
+        query_type,
+        query_value,
+        record_type="PERSON",
+        page=1,
+        page_size=10,
+        registry_type=None,
+        registry_event_type=None,
+        callback_url=None,
+        *,
+        origin=None,
+        sort=None,
+        consent=None,
+        locale=C.DEFAULT_LOCALE,
+    ):
         """DCI async search: returns the registry's ACK once it accepts the request.
 
         The results come to our callback (``callback_url`` or the data source's
         our_callback_uri) and are stored on the spp.dci.transaction row whose
         transaction_id is returned under ``"transaction_id"``.
         """
-        criteria = self._criteria(query_type, query_value, record_type, page, page_size, registry_type,
-                                  registry_event_type, sort=sort, consent=consent, locale=locale)
+        criteria = self._criteria(
+            query_type,
+            query_value,
+            record_type,
+            page,
+            page_size,
+            registry_type,
+            registry_event_type,
+            sort=sort,
+            consent=consent,
+            locale=locale,
+        )
         return self._search_async(criteria, callback_url, origin)
 
-    def search_by_id(self, identifier_type, identifier_value, record_type="PERSON", page=1, page_size=10,
-                     async_mode=False, registry_event_type=None):
+    def search_by_id(
+        self,
+        identifier_type,
+        identifier_value,
+        record_type="PERSON",
+        page=1,
+        page_size=10,
+        async_mode=False,
+        registry_event_type=None,
+    ):
         query = E.idtype_value_query(identifier_type, identifier_value)
-        return self._search_in_mode(async_mode, C.QUERY_IDTYPE_VALUE, query, record_type, page, page_size,
-                                    registry_event_type=registry_event_type)
+        return self._search_in_mode(
+            async_mode,
+            C.QUERY_IDTYPE_VALUE,
+            query,
+            record_type,
+            page,
+            page_size,
+            registry_event_type=registry_event_type,
+        )
 
-    def search_by_id_opencrvs(self, identifier_type, identifier_value, event_type="birth", page=1, page_size=10,
-                              async_mode=False):
+    def search_by_id_opencrvs(
+        self, identifier_type, identifier_value, event_type="birth", page=1, page_size=10, async_mode=False
+    ):
         """The identifier lookup in the shape OpenCRVS's DCI API accepts (see _opencrvs_criteria)."""
         query = E.idtype_value_query(identifier_type, identifier_value)
-        return self._send(self._opencrvs_criteria(C.QUERY_IDTYPE_VALUE, query, event_type, page, page_size),
-                          async_mode)
+        return self._send(self._opencrvs_criteria(C.QUERY_IDTYPE_VALUE, query, event_type, page, page_size), async_mode)
 
     def search_by_predicate(self, predicate, record_type="PERSON", page=1, page_size=10, async_mode=False):
         """``predicate``: a CEL-style string such as 'birth_date >= "2020-01-01" && sex == "female"', or a list."""
         return self._search_in_mode(async_mode, C.QUERY_PREDICATE, predicate, record_type, page, page_size)
 
-    def search_by_expression(self, expression, record_type="PERSON", page=1, page_size=10, registry_type=None,
-                             registry_event_type=None, async_mode=False, use_opencrvs_format=False):
+    def search_by_expression(
+        self,
+        expression,
+        record_type="PERSON",
+        page=1,
+        page_size=10,
+        registry_type=None,
+        registry_event_type=None,
+        async_mode=False,
+        use_opencrvs_format=False,
+    ):
         """An expression object; a list (the predicate list OpenSPP's examples pass here) is sent as a predicate."""
         if use_opencrvs_format:
             if not isinstance(expression, dict) or not expression:
@@ -169,12 +240,29 @@ class DCIClient:
             criteria = self._opencrvs_criteria(C.QUERY_EXPRESSION, query, registry_event_type, page, page_size)
             return self._send(criteria, async_mode)
         query_type = C.QUERY_PREDICATE if isinstance(expression, list) else C.QUERY_EXPRESSION
-        return self._search_in_mode(async_mode, query_type, expression, record_type, page, page_size,
-                                    registry_type=registry_type, registry_event_type=registry_event_type)
+        return self._search_in_mode(
+            async_mode,
+            query_type,
+            expression,
+            record_type,
+            page,
+            page_size,
+            registry_type=registry_type,
+            registry_event_type=registry_event_type,
+        )
 
-    def search_by_date_range(self, start_date, end_date, attribute_name="birth_date", event_type=None,
-                             record_type="PERSON", page=1, page_size=10, async_mode=False,
-                             use_opencrvs_format=False):
+    def search_by_date_range(
+        self,
+        start_date,
+        end_date,
+        attribute_name="birth_date",
+        event_type=None,
+        record_type="PERSON",
+        page=1,
+        page_size=10,
+        async_mode=False,
+        use_opencrvs_format=False,
+    ):
         """Records whose ``attribute_name`` lies between the two dates, both included.
 
         The default attribute is the spec's birth_date (OpenSPP's default,
@@ -188,21 +276,36 @@ class DCIClient:
         if start[:10] > end[:10]:
             raise E._invalid("date range", "start_date is after end_date")
         if use_opencrvs_format:
-            query = {"type": "ns:org:QueryType:expression", "value": {"expression": {"query": {
-                attribute_name: {"type": "range", "gte": start, "lte": end}}}}}
-            return self._send(self._opencrvs_criteria(C.QUERY_EXPRESSION, query, event_type, page, page_size),
-                              async_mode)
-        predicate = [{
-            "seq_num": 1,
-            "expression1": {"attribute_name": attribute_name, "operator": "ge", "attribute_value": start},
-            "condition": "and",
-            "expression2": {"attribute_name": attribute_name, "operator": "le", "attribute_value": end},
-        }]
-        return self._search_in_mode(async_mode, C.QUERY_PREDICATE, predicate, record_type, page, page_size,
-                                    registry_event_type=event_type)
+            query = {
+                "type": "ns:org:QueryType:expression",
+                "value": {"expression": {"query": {attribute_name: {"type": "range", "gte": start, "lte": end}}}},
+            }
+            return self._send(
+                self._opencrvs_criteria(C.QUERY_EXPRESSION, query, event_type, page, page_size), async_mode
+            )
+        predicate = [
+            {
+                "seq_num": 1,
+                "expression1": {"attribute_name": attribute_name, "operator": "ge", "attribute_value": start},
+                "condition": "and",
+                "expression2": {"attribute_name": attribute_name, "operator": "le", "attribute_value": end},
+            }
+        ]
+        return self._search_in_mode(
+            async_mode, C.QUERY_PREDICATE, predicate, record_type, page, page_size, registry_event_type=event_type
+        )
 
-    def _criteria(self, query_type, query_value, record_type, page, page_size, registry_type=None,
-                  registry_event_type=None, **extra):
+    def _criteria(
+        self,
+        query_type,
+        query_value,
+        record_type,
+        page,
+        page_size,
+        registry_type=None,
+        registry_event_type=None,
+        **extra,
+    ):
         """The search_item arguments for one search, from the public methods' arguments."""
         return dict(
             extra,
@@ -225,8 +328,12 @@ class DCIClient:
             return E.idtype_value_query(kind.strip(), value.strip())
         if query_type == C.QUERY_PREDICATE and isinstance(query_value, str):
             return to_predicate(query_value)
-        if query_type == C.QUERY_EXPRESSION and isinstance(query_value, dict) and query_value \
-                and "type" not in query_value:
+        if (
+            query_type == C.QUERY_EXPRESSION
+            and isinstance(query_value, dict)
+            and query_value
+            and "type" not in query_value
+        ):
             return {"type": "ns:org:QueryType:expression", "value": {"expression": query_value}}
         return query_value
 
@@ -244,15 +351,16 @@ class DCIClient:
             "reg_type": f"ocrvs:registry_type:{event}",
             "event_type": event,
             "sort": [{"attribute_name": "createdAt", "sort_order": "asc"}],
-            "consent": {"ts": E.timestamp(), "purpose": {"text": "Social protection programme verification",
-                                                        "code": "SPP"}},
+            "consent": {
+                "ts": E.timestamp(),
+                "purpose": {"text": "Social protection programme verification", "code": "SPP"},
+            },
             "page": page,
             "page_size": page_size,
         }
 
     def _search_in_mode(self, async_mode, query_type, query_value, record_type, page, page_size, **criteria):
-        return self._send(self._criteria(query_type, query_value, record_type, page, page_size, **criteria),
-                          async_mode)
+        return self._send(self._criteria(query_type, query_value, record_type, page, page_size, **criteria), async_mode)
 
     def _send(self, criteria, async_mode):
         if async_mode:
@@ -263,14 +371,18 @@ class DCIClient:
         sender_uri = callback_url or self.config.callback_uri
         if not sender_uri:
             raise DCIValidationError(
-                _lt("Data source %s has no callback URI: set our_callback_uri for async searches.",
-                    self.config.code)
+                _lt("Data source %s has no callback URI: set our_callback_uri for async searches.", self.config.code)
             )
         item = self._search_item(criteria)
         transaction_id = E.new_id()
         ack = self._send_for_ack(
-            self.config.async_search_endpoint, C.ACTION_SEARCH, E.search_message(transaction_id, [item]),
-            transaction_id, reference_ids=[item["reference_id"]], sender_uri=sender_uri, origin=origin,
+            self.config.async_search_endpoint,
+            C.ACTION_SEARCH,
+            E.search_message(transaction_id, [item]),
+            transaction_id,
+            reference_ids=[item["reference_id"]],
+            sender_uri=sender_uri,
+            origin=origin,
         )
         return dict(ack, transaction_id=transaction_id)
 
@@ -295,14 +407,16 @@ class DCIClient:
         results = self._search_items([self._search_item(dict(query)) for query in queries], strict)
         pages = [query.get("page", 1) for query in queries]
         while True:
-            pending = [index for index, limit in enumerate(limits)
-                       if limit and E.has_more_records(results[index], limit)]
+            pending = [
+                index for index, limit in enumerate(limits) if limit and E.has_more_records(results[index], limit)
+            ]
             if not pending:
                 return results
             for index in pending:
                 pages[index] += 1
             next_pages = self._search_items(
-                [self._search_item(dict(queries[index], page=pages[index])) for index in pending], strict)
+                [self._search_item(dict(queries[index], page=pages[index])) for index in pending], strict
+            )
             for index, item in zip(pending, next_pages, strict=True):
                 if not E.merge_page(results[index], item, limits[index]):
                     limits[index] = None
@@ -312,7 +426,7 @@ class DCIClient:
         size = self.config.max_batch_size
         results = []
         for start in range(0, len(items), size):
-            chunk = items[start:start + size]
+            chunk = items[start : start + size]
             _envelope, by_reference = self._sync_search(chunk, strict=strict)
             results.extend(by_reference[item["reference_id"]] for item in chunk)
         return results
@@ -320,8 +434,18 @@ class DCIClient:
     def _search_item(self, query):
         if not isinstance(query, dict) or "query_type" not in query or "query" not in query:
             raise DCIValidationError(_lt("Invalid query: each query needs query_type and query."))
-        unknown = set(query) - {"query_type", "query", "reg_type", "record_type", "event_type", "page", "page_size",
-                                "sort", "consent", "locale"}
+        unknown = set(query) - {
+            "query_type",
+            "query",
+            "reg_type",
+            "record_type",
+            "event_type",
+            "page",
+            "page_size",
+            "sort",
+            "consent",
+            "locale",
+        }
         if unknown:
             raise DCIValidationError(_lt("Invalid query: unknown keys %s.", ", ".join(sorted(unknown))))
         query = dict(query)
@@ -331,14 +455,29 @@ class DCIClient:
     def _sync_search(self, items, strict=True):
         """(envelope, {reference_id: search_response item}) of one sync search envelope."""
         transaction_id = E.new_id()
-        return self._exchange(self.config.search_endpoint, C.ACTION_SEARCH, E.search_message(transaction_id, items),
-                              transaction_id, reference_ids=[item["reference_id"] for item in items],
-                              list_key=SEARCH_RESPONSE, strict=strict)
+        return self._exchange(
+            self.config.search_endpoint,
+            C.ACTION_SEARCH,
+            E.search_message(transaction_id, items),
+            transaction_id,
+            reference_ids=[item["reference_id"] for item in items],
+            list_key=SEARCH_RESPONSE,
+            strict=strict,
+        )
 
     # subscriptions and transaction status
 
-    def subscribe(self, event_type, filter_query=None, notify_record_type=DEFAULT_RECORD_TYPE, *,
-                  frequency=None, callback_url=None, locale=C.DEFAULT_LOCALE, origin=None):
+    def subscribe(
+        self,
+        event_type,
+        filter_query=None,
+        notify_record_type=DEFAULT_RECORD_TYPE,
+        *,
+        frequency=None,
+        callback_url=None,
+        locale=C.DEFAULT_LOCALE,
+        origin=None,
+    ):
         """Subscribe to a registry event type; returns the ACK with our transaction_id.
 
         ``event_type``: the registry's name (live_birth, death, ...) or OpenSPP's
@@ -356,24 +495,42 @@ class DCIClient:
             raise DCIValidationError(_lt("Invalid filter_query: a non-empty object is required."))
         transaction_id = E.new_id()
         message = E.subscribe_message(
-            transaction_id, reg_type=self.config.registry_type, event_type=E.event_type(event_type),
+            transaction_id,
+            reg_type=self.config.registry_type,
+            event_type=E.event_type(event_type),
             filter_query=filter_query or {"type": "ns:org:QueryType:expression", "value": {"expression": {}}},
-            notify_record_type=E.record_type(notify_record_type), frequency=frequency, locale=locale,
+            notify_record_type=E.record_type(notify_record_type),
+            frequency=frequency,
+            locale=locale,
         )
         reference_ids = [item["reference_id"] for item in message["subscribe_request"]]
-        ack = self._send_for_ack(self.config.subscribe_endpoint, C.ACTION_SUBSCRIBE, message, transaction_id,
-                                 reference_ids=reference_ids, sender_uri=sender_uri, origin=origin)
+        ack = self._send_for_ack(
+            self.config.subscribe_endpoint,
+            C.ACTION_SUBSCRIBE,
+            message,
+            transaction_id,
+            reference_ids=reference_ids,
+            sender_uri=sender_uri,
+            origin=origin,
+        )
         return dict(ack, transaction_id=transaction_id)
 
     def unsubscribe(self, subscription_codes, *, callback_url=None, origin=None):
         transaction_id = E.new_id()
         message = E.unsubscribe_message(transaction_id, subscription_codes)
-        ack = self._send_for_ack(self.config.unsubscribe_endpoint, C.ACTION_UNSUBSCRIBE, message, transaction_id,
-                                 sender_uri=callback_url or self.config.callback_uri, origin=origin)
+        ack = self._send_for_ack(
+            self.config.unsubscribe_endpoint,
+            C.ACTION_UNSUBSCRIBE,
+            message,
+            transaction_id,
+            sender_uri=callback_url or self.config.callback_uri,
+            origin=origin,
+        )
         return dict(ack, transaction_id=transaction_id)
 
-    def txn_status(self, attribute_value, attribute_type="transaction_id", *, txn_type="search",
-                   locale=C.DEFAULT_LOCALE):
+    def txn_status(
+        self, attribute_value, attribute_type="transaction_id", *, txn_type="search", locale=C.DEFAULT_LOCALE
+    ):
         """Synchronous transaction status (/registry/sync/txn/status).
 
         ``attribute_type`` "reference_id" (OpenSPP's name) is the spec's
@@ -383,8 +540,7 @@ class DCIClient:
             attribute_type = "reference_id_list"
         transaction_id = E.new_id()
         message = E.txn_status_message(transaction_id, attribute_value, attribute_type, txn_type, locale)
-        return self._exchange(self.config.sync_txn_status_endpoint, C.ACTION_TXN_STATUS, message,
-                              transaction_id)[0]
+        return self._exchange(self.config.sync_txn_status_endpoint, C.ACTION_TXN_STATUS, message, transaction_id)[0]
 
     def post_sync(self, path, action, message, *, list_key=None, reference_ids=None):
         """A signed sync request to a registry-specific endpoint (IBR enrolled, DR disabled).
@@ -393,8 +549,9 @@ class DCIClient:
         to ``reference_ids`` under ``list_key``, and empty without one.
         """
         transaction_id = message.get("transaction_id") or E.new_id()
-        return self._exchange(path, action, message, transaction_id, reference_ids=reference_ids or [],
-                              list_key=list_key)
+        return self._exchange(
+            path, action, message, transaction_id, reference_ids=reference_ids or [], list_key=list_key
+        )
 
     # Test Connection
 
@@ -416,12 +573,25 @@ class DCIClient:
             def post_once(path, action, message, total_count):
                 return self._post_once(path, action, message, total_count, None, token, retry=NO_RETRY)
 
-            self._exchange(self.config.search_endpoint, C.ACTION_SEARCH, E.search_message(transaction_id, [item]),
-                           transaction_id, reference_ids=[item["reference_id"]], list_key=SEARCH_RESPONSE,
-                           origin=origin, post=post_once, steps=steps)
+            self._exchange(
+                self.config.search_endpoint,
+                C.ACTION_SEARCH,
+                E.search_message(transaction_id, [item]),
+                transaction_id,
+                reference_ids=[item["reference_id"]],
+                list_key=SEARCH_RESPONSE,
+                origin=origin,
+                post=post_once,
+                steps=steps,
+            )
         except DCIError as error:
-            _logger.info("DCI %s: connection probe failed at %s (%s %s)", self.config.code,
-                         steps[-1].name if steps else "start", type(error).__name__, registry_text(error.code))
+            _logger.info(
+                "DCI %s: connection probe failed at %s (%s %s)",
+                self.config.code,
+                steps[-1].name if steps else "start",
+                type(error).__name__,
+                registry_text(error.code),
+            )
         return steps
 
     def _probe_token(self, steps):
@@ -437,8 +607,20 @@ class DCIClient:
 
     # the request path
 
-    def _exchange(self, path, action, message, transaction_id, reference_ids=(), list_key=None, strict=True, *,
-                  origin=None, post=None, steps=NO_STEPS):
+    def _exchange(
+        self,
+        path,
+        action,
+        message,
+        transaction_id,
+        reference_ids=(),
+        list_key=None,
+        strict=True,
+        *,
+        origin=None,
+        post=None,
+        steps=NO_STEPS,
+    ):
         """Send a signed request; return ``(envelope, items_by_reference_id)``, both checked.
 
         With ``list_key`` the response items under that key are matched to
@@ -465,19 +647,21 @@ class DCIClient:
         self._finish_log(log, "done", http_status=response.status, envelope=envelope)
         return envelope, items
 
-    def _send_for_ack(self, path, action, message, transaction_id, reference_ids=(), sender_uri=None,
-                      origin=None):
-        log = self._start_log(action, transaction_id, len(reference_ids) or 1, origin=origin,
-                              reference_ids=reference_ids)
+    def _send_for_ack(self, path, action, message, transaction_id, reference_ids=(), sender_uri=None, origin=None):
+        log = self._start_log(
+            action, transaction_id, len(reference_ids) or 1, origin=origin, reference_ids=reference_ids
+        )
         try:
-            response = self._post_signed(path, action, message, total_count=len(reference_ids) or 1,
-                                         sender_uri=sender_uri, idempotent=False)
+            response = self._post_signed(
+                path, action, message, total_count=len(reference_ids) or 1, sender_uri=sender_uri, idempotent=False
+            )
             ack = E.check_ack(response.json())
         except Exception as error:
             self._finish_log(log, "error", error=error)
             raise
-        self._finish_log(log, "pending", http_status=response.status,
-                         correlation_id=ack["message"].get("correlation_id"))
+        self._finish_log(
+            log, "pending", http_status=response.status, correlation_id=ack["message"].get("correlation_id")
+        )
         return ack
 
     def _post_signed(self, path, action, message, total_count, sender_uri=None, idempotent=True):
@@ -500,8 +684,13 @@ class DCIClient:
 
     def _post_once(self, path, action, message, total_count, sender_uri, token, idempotent=True, retry=None):
         def build():
-            head = E.header(action, sender_id=self.config.sender_id, receiver_id=self.config.receiver_id,
-                            total_count=total_count, sender_uri=sender_uri)
+            head = E.header(
+                action,
+                sender_id=self.config.sender_id,
+                receiver_id=self.config.receiver_id,
+                total_count=total_count,
+                sender_uri=sender_uri,
+            )
             headers = {"Content-Type": "application/json", "Accept": "application/json"}
             if self.config.signer:
                 signed = self.profile.sign_envelope(head, message, self.config.signer, self.config.sender_id)
@@ -530,8 +719,9 @@ class DCIClient:
         before a restart, for another request) cannot answer this one. That
         binding is the replay guard of responses, and needs no shared state.
         """
-        verified = check_registry_signature(self.config.signature_policy, self.profile, envelope, http_signature,
-                                            self.keys.resolve)
+        verified = check_registry_signature(
+            self.config.signature_policy, self.profile, envelope, http_signature, self.keys.resolve
+        )
         if envelope["message"].get("transaction_id") != transaction_id:
             raise DCISignatureError(
                 _lt("The response answers another request than this one (a replayed or misrouted response)."),
@@ -569,6 +759,13 @@ class DCIClient:
             correlation_id=registry_text(correlation_id or (envelope or {}).get("message", {}).get("correlation_id")),
             duration_ms=duration_ms,
         )
-        _logger.info("DCI %s %s %s: %s in %d ms%s", self.config.code, log["action"], log["transaction_id"], state,
-                     duration_ms, f" ({values['reason_code']})" if values["reason_code"] else "")
+        _logger.info(
+            "DCI %s %s %s: %s in %d ms%s",
+            self.config.code,
+            log["action"],
+            log["transaction_id"],
+            state,
+            duration_ms,
+            f" ({values['reason_code']})" if values["reason_code"] else "",
+        )
         self.message_log(values)

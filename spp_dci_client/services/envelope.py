@@ -109,7 +109,7 @@ def merge_page(item, page, limit):
     if page.get("status") != C.STATUS_SUCCESS or not records:
         return False
     held = _records(item)
-    held.extend(records[:limit - len(held)])
+    held.extend(records[: limit - len(held)])
     return True
 
 
@@ -132,8 +132,9 @@ def event_type(value):
 def registry_type(value):
     found = C.registry_type(value)
     if not found:
-        raise _invalid("registry_type", f"one of {', '.join(C.REGISTRY_TYPE_ALIASES)} or a spec registry type "
-                                        "is required")
+        raise _invalid(
+            "registry_type", f"one of {', '.join(C.REGISTRY_TYPE_ALIASES)} or a spec registry type is required"
+        )
     return found
 
 
@@ -204,8 +205,21 @@ def _check_predicate_expression(expression, argument):
             raise _invalid(argument, "attribute_value must be a string, a number, a boolean or a list of them")
 
 
-def search_item(query_type, query, *, reg_type, record_type=None, event_type=None, page=1, page_size=10, sort=None,
-                consent=None, locale=C.DEFAULT_LOCALE, reference_id=None, now=None):
+def search_item(
+    query_type,
+    query,
+    *,
+    reg_type,
+    record_type=None,
+    event_type=None,
+    page=1,
+    page_size=10,
+    sort=None,
+    consent=None,
+    locale=C.DEFAULT_LOCALE,
+    reference_id=None,
+    now=None,
+):
     """One search_request item with its search_criteria."""
     if query_type not in C.QUERY_TYPES:
         raise _invalid("query_type", f"one of {C.QUERY_TYPES} is required")
@@ -276,8 +290,17 @@ def filter_type(filter_query):
     return C.QUERY_EXPRESSION
 
 
-def subscribe_message(transaction_id, *, reg_type, event_type, filter_query, notify_record_type,
-                      frequency=None, locale=C.DEFAULT_LOCALE, now=None):
+def subscribe_message(
+    transaction_id,
+    *,
+    reg_type,
+    event_type,
+    filter_query,
+    notify_record_type,
+    frequency=None,
+    locale=C.DEFAULT_LOCALE,
+    now=None,
+):
     criteria = {
         "version": C.DCI_VERSION,
         "reg_type": reg_type,
@@ -314,8 +337,9 @@ TXN_ATTRIBUTE_TYPES = ("transaction_id", "reference_id_list", "correlation_id", 
 TXN_TYPES = ("search", "subscribe", "unsubscribe")
 
 
-def txn_status_message(transaction_id, attribute_value, attribute_type="transaction_id", txn_type="search",
-                       locale=C.DEFAULT_LOCALE):
+def txn_status_message(
+    transaction_id, attribute_value, attribute_type="transaction_id", txn_type="search", locale=C.DEFAULT_LOCALE
+):
     if attribute_type not in TXN_ATTRIBUTE_TYPES:
         raise _invalid("attribute_type", f"one of {TXN_ATTRIBUTE_TYPES} is required")
     if txn_type not in TXN_TYPES:
@@ -384,8 +408,7 @@ def check_response_items(envelope, list_key, reference_ids, strict=True):
         )
     for reference_id, item in by_reference.items():
         if strict and item.get("status") == C.STATUS_REJECTED:
-            raise rejected(item.get("status_reason_code"), item.get("status_reason_message"),
-                           reference_id=reference_id)
+            raise rejected(item.get("status_reason_code"), item.get("status_reason_message"), reference_id=reference_id)
     return by_reference
 
 

@@ -108,7 +108,7 @@ def registry_text(value, limit=MAX_CODE_LENGTH):
     """
     if not isinstance(value, str):
         return None
-    text = _UNPRINTABLE.sub("?", value[:limit + 1])
+    text = _UNPRINTABLE.sub("?", value[: limit + 1])
     return text[:limit] + "…" if len(text) > limit else text
 
 

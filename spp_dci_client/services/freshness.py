@@ -62,7 +62,11 @@ def unsigned_message_until(header, now=None):
 def message_id_of(header):
     """The header's message_id; DCISignatureError when it cannot be remembered."""
     message_id = header.get("message_id")
-    if not isinstance(message_id, str) or not message_id or len(message_id) > MAX_MESSAGE_ID_LENGTH \
-            or not message_id.isprintable():
+    if (
+        not isinstance(message_id, str)
+        or not message_id
+        or len(message_id) > MAX_MESSAGE_ID_LENGTH
+        or not message_id.isprintable()
+    ):
         raise DCISignatureError(_lt("The message has no usable message_id."), code=C.ERR_REQUEST_BAD)
     return message_id

@@ -26,8 +26,9 @@ _jwks_lock = threading.Lock()
 
 
 def _unknown_kid(kid):
-    return DCISignatureError(_lt("The message was signed with an unknown key (kid %s).", kid),
-                             code=C.ERR_SIGNATURE_INVALID)
+    return DCISignatureError(
+        _lt("The message was signed with an unknown key (kid %s).", kid), code=C.ERR_SIGNATURE_INVALID
+    )
 
 
 def kid_aliases(kid):
@@ -78,12 +79,14 @@ class JWKSKeys:
 
     def _refresh(self):
         try:
-            with Transport(self.url, timeout=self.timeout, verify=self.verify, max_response_bytes=256 * 1024,
-                           retry=NO_RETRY) as transport:
+            with Transport(
+                self.url, timeout=self.timeout, verify=self.verify, max_response_bytes=256 * 1024, retry=NO_RETRY
+            ) as transport:
                 document = transport.get_json(self.url)
         except DCIError as error:
-            raise DCISignatureError(_lt("The registry's JWKS could not be fetched to check a signature."),
-                                    code=C.ERR_SIGNATURE_INVALID) from error
+            raise DCISignatureError(
+                _lt("The registry's JWKS could not be fetched to check a signature."), code=C.ERR_SIGNATURE_INVALID
+            ) from error
         keys = {}
         for jwk in document.get("keys", []) if isinstance(document, dict) else []:
             if not isinstance(jwk, dict):

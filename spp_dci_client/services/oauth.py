@@ -43,9 +43,13 @@ def request_token(transport, token_url, client_id, client_secret, scope=None, st
         response = transport.post(token_url, lambda: (None, headers, form), idempotent=False, retry=NO_RETRY)
     except DCIRejectedError as error:
         raise DCIAuthenticationError(
-            _lt("The token endpoint refused the request (HTTP %(status)s, %(code)s).",
-                status=error.response_status, code=error.code),
-            code=error.code, response_status=error.response_status,
+            _lt(
+                "The token endpoint refused the request (HTTP %(status)s, %(code)s).",
+                status=error.response_status,
+                code=error.code,
+            ),
+            code=error.code,
+            response_status=error.response_status,
         ) from error
     try:
         data = response.json()

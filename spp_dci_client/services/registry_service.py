@@ -27,16 +27,23 @@ class RegistryService:
         if not isinstance(env, Environment):
             raise TypeError(f"{shape}: the first argument must be the Odoo environment, got {type(env).__name__}")
         if not isinstance(data_source_code, str):
-            raise TypeError(f"{shape}: data_source_code must be the data source's code (a string), "
-                            f"got {type(data_source_code).__name__}")
+            raise TypeError(
+                f"{shape}: data_source_code must be the data source's code (a string), "
+                f"got {type(data_source_code).__name__}"
+            )
         self._bind(env, env["spp.dci.data.source"].get_by_code(data_source_code), client)
 
     def _bind(self, env, data_source, client=None):
         """Use ``data_source`` (DCIValidationError unless it serves registry_type) through ``client`` or its own."""
         data_source.ensure_one()
         if data_source.sudo().registry_type != self.registry_type:
-            raise DCIValidationError(env._("Data source %(code)s is not a %(kind)s registry.",
-                                           code=data_source.sudo().code, kind=self.registry_type))
+            raise DCIValidationError(
+                env._(
+                    "Data source %(code)s is not a %(kind)s registry.",
+                    code=data_source.sudo().code,
+                    kind=self.registry_type,
+                )
+            )
         self.env = env
         self.data_source = data_source
         self._owns_client = client is None

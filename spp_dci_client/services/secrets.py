@@ -33,8 +33,9 @@ def _fernet():
     secrets = [secret.strip() for secret in setting.split(",") if secret.strip()]
     if not secrets:
         return None
-    return MultiFernet([Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest()))
-                        for secret in secrets])
+    return MultiFernet(
+        [Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest())) for secret in secrets]
+    )
 
 
 def is_protected():
@@ -54,9 +55,12 @@ def encrypt(value):
     fernet = _fernet()
     if fernet is None:
         if not plain_secrets_allowed():
-            raise DCIConfigurationError(_lt(
-                "Secrets cannot be stored: the server has no encryption key. Set dci_secret_key in the Odoo "
-                "configuration file or SPP_DCI_SECRET_KEY in the server's environment."))
+            raise DCIConfigurationError(
+                _lt(
+                    "Secrets cannot be stored: the server has no encryption key. Set dci_secret_key in the Odoo "
+                    "configuration file or SPP_DCI_SECRET_KEY in the server's environment."
+                )
+            )
         return PLAIN + value
     return ENCRYPTED + fernet.encrypt(value.encode()).decode()
 
@@ -66,14 +70,14 @@ def decrypt(stored):
     if not stored:
         return None
     if stored.startswith(PLAIN):
-        return stored[len(PLAIN):]
+        return stored[len(PLAIN) :]
     fernet = _fernet()
     if not stored.startswith(ENCRYPTED) or fernet is None:
         raise DCIConfigurationError(
             _lt("A stored secret cannot be decrypted: the server's dci_secret_key is missing or was changed.")
         )
     try:
-        return fernet.decrypt(stored[len(ENCRYPTED):].encode()).decode()
+        return fernet.decrypt(stored[len(ENCRYPTED) :].encode()).decode()
     except InvalidToken as error:
         raise DCIConfigurationError(
             _lt("A stored secret cannot be decrypted: the server's dci_secret_key is missing or was changed.")
@@ -88,9 +92,9 @@ def rotate(stored):
     if fernet is None:
         raise DCIConfigurationError(_lt("No dci_secret_key is configured: there is no key to rotate to."))
     if stored.startswith(PLAIN):
-        return encrypt(stored[len(PLAIN):])
+        return encrypt(stored[len(PLAIN) :])
     try:
-        return ENCRYPTED + fernet.rotate(stored[len(ENCRYPTED):].encode()).decode()
+        return ENCRYPTED + fernet.rotate(stored[len(ENCRYPTED) :].encode()).decode()
     except InvalidToken as error:
         raise DCIConfigurationError(
             _lt("A stored secret cannot be decrypted: the server's dci_secret_key is missing or was changed.")
@@ -111,6 +115,10 @@ def check_destination(url, allow_plain_http):
     """Refuse to send a credential to ``url`` over plain http, except to loopback or when allowed."""
     if urlsplit(url).scheme == "https" or allow_plain_http or is_loopback(url):
         return
-    raise DCIConfigurationError(_lt(
-        "Credentials are not sent over plain http to %s: use https, or tick \"Send credentials over plain "
-        "HTTP\" on the data source.", urlsplit(url).hostname or url))
+    raise DCIConfigurationError(
+        _lt(
+            'Credentials are not sent over plain http to %s: use https, or tick "Send credentials over plain '
+            'HTTP" on the data source.',
+            urlsplit(url).hostname or url,
+        )
+    )

@@ -193,7 +193,6 @@ class Signer:
         return key_algorithm(self.private_key.public_key())
 
 
-
 @dataclass(frozen=True)
 class SignedMessage:
     """A signed message as it goes on the wire: the body and the extra HTTP headers."""
@@ -217,8 +216,10 @@ def _check_validity(created, expires, now):
     if expires <= created:
         raise DCISignatureError(_lt("The signature's validity period is empty."), code=C.ERR_SIGNATURE_INVALID)
     if expires - created > MAX_SIGNATURE_LIFETIME:
-        raise DCISignatureError(_lt("The signature claims a validity period longer than %s seconds.",
-                                    MAX_SIGNATURE_LIFETIME), code=C.ERR_SIGNATURE_INVALID)
+        raise DCISignatureError(
+            _lt("The signature claims a validity period longer than %s seconds.", MAX_SIGNATURE_LIFETIME),
+            code=C.ERR_SIGNATURE_INVALID,
+        )
     if created > now + CLOCK_SKEW:
         raise DCISignatureError(_lt("The signature was created in the future."), code=C.ERR_SIGNATURE_INVALID)
     if expires < now - CLOCK_SKEW:
@@ -259,12 +260,22 @@ def _missing():
 
 _REQUIRED = object()
 _OPENSPP_HEADER = {
-    "version": "1.0.0", "message_id": _REQUIRED, "message_ts": _REQUIRED, "action": _REQUIRED,
-    "sender_id": _REQUIRED, "sender_uri": None, "receiver_id": _REQUIRED, "total_count": 0,
-    "is_msg_encrypted": False, "meta": None,
+    "version": "1.0.0",
+    "message_id": _REQUIRED,
+    "message_ts": _REQUIRED,
+    "action": _REQUIRED,
+    "sender_id": _REQUIRED,
+    "sender_uri": None,
+    "receiver_id": _REQUIRED,
+    "total_count": 0,
+    "is_msg_encrypted": False,
+    "meta": None,
 }
 _OPENSPP_CALLBACK_HEADER = {
-    **_OPENSPP_HEADER, "status": _REQUIRED, "status_reason_code": None, "status_reason_message": None,
+    **_OPENSPP_HEADER,
+    "status": _REQUIRED,
+    "status_reason_code": None,
+    "status_reason_message": None,
     "completed_count": 0,
 }
 
@@ -309,8 +320,9 @@ def openspp_header(header, is_response=False):
         if name in header:
             dumped[name] = header[name]
         elif default is _REQUIRED:
-            raise DCISignatureError(_lt("The message header lacks %s, which OpenSPP requires.", name),
-                                    code=C.ERR_SIGNATURE_INVALID)
+            raise DCISignatureError(
+                _lt("The message header lacks %s, which OpenSPP requires.", name), code=C.ERR_SIGNATURE_INVALID
+            )
         else:
             dumped[name] = default
     dumped["message_ts"] = pydantic_datetime(dumped["message_ts"])
@@ -392,8 +404,13 @@ class CavageProfile:
         """
         if http_signature:
             raise DCISignatureError(
-                _lt("The message carries a Signature HTTP header, but this data source expects the "
-                    "signature in the body (profile %s).", self.name), code=C.ERR_SIGNATURE_INVALID)
+                _lt(
+                    "The message carries a Signature HTTP header, but this data source expects the "
+                    "signature in the body (profile %s).",
+                    self.name,
+                ),
+                code=C.ERR_SIGNATURE_INVALID,
+            )
         signature = _body_signature(envelope)
         if signature is None:
             raise _missing()
@@ -471,14 +488,20 @@ class OpenG2PProfile:
         """Check the Signature header against the body as parsed (``envelope``)."""
         if _body_signature(envelope) is not None:
             raise DCISignatureError(
-                _lt("The message carries a signature in its body, but this data source expects a JWS in "
-                    "the Signature HTTP header (profile %s).", self.name), code=C.ERR_SIGNATURE_INVALID)
+                _lt(
+                    "The message carries a signature in its body, but this data source expects a JWS in "
+                    "the Signature HTTP header (profile %s).",
+                    self.name,
+                ),
+                code=C.ERR_SIGNATURE_INVALID,
+            )
         if not http_signature:
             raise _missing()
         try:
             protected_b64, payload, signature_b64 = http_signature.strip().split(".")
-            protected = json.loads(b64url_decode(protected_b64), parse_float=_finite_number,
-                                   parse_constant=_finite_number)
+            protected = json.loads(
+                b64url_decode(protected_b64), parse_float=_finite_number, parse_constant=_finite_number
+            )
             raw = b64url_decode(signature_b64)
         except (ValueError, TypeError) as error:
             raise _malformed() from error
@@ -488,8 +511,9 @@ class OpenG2PProfile:
         if kid is not None and not isinstance(kid, str):
             raise _malformed()
         if alg not in self.jws_algorithms.values() or alg not in self.allowed_algorithms:
-            raise DCISignatureError(_lt("The JWS algorithm %s is not accepted.", str(alg)[:20]),
-                                    code=C.ERR_SIGNATURE_INVALID)
+            raise DCISignatureError(
+                _lt("The JWS algorithm %s is not accepted.", str(alg)[:20]), code=C.ERR_SIGNATURE_INVALID
+            )
         public_key = resolve_key(kid)
         if self.jws_algorithms[key_algorithm(public_key)] != alg:
             raise _wrong_algorithm(alg, kid)

@@ -78,20 +78,25 @@ class Response:
     def json(self):
         """The body as a JSON object; anything else is a protocol error."""
         if not self.body.strip():
-            raise DCIProtocolError(_lt("The registry answered with an empty body (HTTP %s).", self.status),
-                                   response_status=self.status)
+            raise DCIProtocolError(
+                _lt("The registry answered with an empty body (HTTP %s).", self.status), response_status=self.status
+            )
         try:
             data = parse_json(self.body)
         except DCIProtocolError as error:
             kind = registry_text(self.headers.get("content-type", "unknown").split(";")[0])
             raise DCIProtocolError(
-                _lt("The registry answered with a body that is not JSON (HTTP %(status)s, %(type)s).",
-                    status=self.status, type=kind),
+                _lt(
+                    "The registry answered with a body that is not JSON (HTTP %(status)s, %(type)s).",
+                    status=self.status,
+                    type=kind,
+                ),
                 response_status=self.status,
             ) from error
         if not isinstance(data, dict):
-            raise DCIProtocolError(_lt("The registry answered with JSON that is not an object."),
-                                   response_status=self.status)
+            raise DCIProtocolError(
+                _lt("The registry answered with JSON that is not an object."), response_status=self.status
+            )
         return data
 
 
@@ -235,20 +240,35 @@ class Transport:
     and which cost about 300 us of CPU per request, more than signing it.
     """
 
-    def __init__(self, base_url, *, timeout, verify=True, max_response_bytes=20 * 1024 * 1024,
-                 retry=RetryPolicy(), user_agent="spp-dci-client"):
+    def __init__(
+        self,
+        base_url,
+        *,
+        timeout,
+        verify=True,
+        max_response_bytes=20 * 1024 * 1024,
+        retry=RetryPolicy(),
+        user_agent="spp-dci-client",
+    ):
         self.base_url = base_url
         self.timeout = timeout
         self.max_response_bytes = max_response_bytes
         self.retry = retry
         if not verify and base_url not in _insecure_warned:
             _insecure_warned.add(base_url)
-            _logger.warning("DCI: TLS certificates of %s are not verified (verify_ssl is off): anyone on the "
-                            "network path can read and change this traffic", registry_text(base_url, 200))
+            _logger.warning(
+                "DCI: TLS certificates of %s are not verified (verify_ssl is off): anyone on the "
+                "network path can read and change this traffic",
+                registry_text(base_url, 200),
+            )
         self._base_url = httpx.URL(base_url if base_url.endswith("/") else base_url + "/")
         self._urls = {}
-        self._headers = {"Accept": "*/*", "Accept-Encoding": "gzip, deflate", "Connection": "keep-alive",
-                         "User-Agent": user_agent}
+        self._headers = {
+            "Accept": "*/*",
+            "Accept-Encoding": "gzip, deflate",
+            "Connection": "keep-alive",
+            "User-Agent": user_agent,
+        }
         self._transport = _DeadlineTransport(verify, httpx.Limits(max_connections=32, max_keepalive_connections=16))
 
     def close(self):
@@ -262,8 +282,9 @@ class Transport:
 
     def get_json(self, url):
         """GET a JSON document (a JWKS, say), without retries."""
-        status, headers, body = self._send(url, lambda: (None, {"Accept": "application/json"}),
-                                           time.monotonic() + self.timeout, method="GET")
+        status, headers, body = self._send(
+            url, lambda: (None, {"Accept": "application/json"}), time.monotonic() + self.timeout, method="GET"
+        )
         response = Response(status, headers, body)
         if status >= 400:
             raise http_error(response)
@@ -284,8 +305,7 @@ class Transport:
         while True:
             attempt += 1
             try:
-                status, headers, body = self._send(path, build, min(time.monotonic() + self.timeout,
-                                                                    call_deadline))
+                status, headers, body = self._send(path, build, min(time.monotonic() + self.timeout, call_deadline))
             except DCIConnectionError as error:
                 retryable = error.retryable if idempotent else not error.reached_registry
                 if not retryable:
@@ -311,8 +331,9 @@ class Transport:
     def _may_retry(policy, attempt, started, delay, call_deadline):
         if attempt >= policy.max_attempts:
             return False
-        return time.monotonic() + delay < call_deadline \
-            and time.monotonic() - started + delay <= policy.max_total_seconds
+        return (
+            time.monotonic() + delay < call_deadline and time.monotonic() - started + delay <= policy.max_total_seconds
+        )
 
     def _url(self, path):
         """``path`` under the base URL, joined as httpx's base_url does, or an absolute URL as it is."""
@@ -331,38 +352,52 @@ class Transport:
         headers.update(extra_headers)
         _deadline.moment = deadline
         try:
-            request = httpx.Request(method, self._url(path), content=content, data=form[0] if form else None,
-                                    headers=headers, extensions={"timeout": timeout.as_dict()})
+            request = httpx.Request(
+                method,
+                self._url(path),
+                content=content,
+                data=form[0] if form else None,
+                headers=headers,
+                extensions={"timeout": timeout.as_dict()},
+            )
             response = self._transport.handle_request(request)
             try:
                 return response.status_code, response.headers, self._read_bounded(response)
             finally:
                 response.close()
         except httpx.TimeoutException as error:
-            raise _connection_error(DCITimeoutError, _lt("The registry did not answer within the timeout."),
-                                    retryable=isinstance(error, (httpx.ConnectTimeout, httpx.PoolTimeout)),
-                                    reached=not isinstance(error, (httpx.ConnectTimeout, httpx.PoolTimeout)),
-                                    code=C.ERR_TIMEOUT) from error
+            raise _connection_error(
+                DCITimeoutError,
+                _lt("The registry did not answer within the timeout."),
+                retryable=isinstance(error, (httpx.ConnectTimeout, httpx.PoolTimeout)),
+                reached=not isinstance(error, (httpx.ConnectTimeout, httpx.PoolTimeout)),
+                code=C.ERR_TIMEOUT,
+            ) from error
         except httpx.ConnectError as error:
             if _is_tls_error(error):
                 raise _connection_error(
                     DCIConnectionError,
                     _lt("The registry's TLS certificate could not be verified."),
-                    retryable=False, reached=False,
+                    retryable=False,
+                    reached=False,
                 ) from error
             raise _connection_error(
                 DCIConnectionError,
                 _lt("The registry could not be reached (connection failed or host unknown)."),
-                retryable=True, reached=False,
+                retryable=True,
+                reached=False,
             ) from error
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as error:
             raise _connection_error(
-                DCIConnectionError, _lt("The connection to the registry was dropped."), retryable=True,
+                DCIConnectionError,
+                _lt("The connection to the registry was dropped."),
+                retryable=True,
                 reached=True,
             ) from error
         except httpx.HTTPError as error:
-            raise _connection_error(DCIConnectionError, _lt("The request to the registry failed."),
-                                    retryable=False, reached=True) from error
+            raise _connection_error(
+                DCIConnectionError, _lt("The request to the registry failed."), retryable=False, reached=True
+            ) from error
         finally:
             _deadline.moment = None
 
@@ -393,23 +428,27 @@ def _decoder(content_encoding, status):
     if encoding in ("", "identity"):
         return lambda raw, _most: [raw]
     if encoding not in ("gzip", "deflate"):
-        raise DCIProtocolError(_lt("The registry's response uses an unsupported encoding (%s).",
-                                   registry_text(encoding)), response_status=status)
+        raise DCIProtocolError(
+            _lt("The registry's response uses an unsupported encoding (%s).", registry_text(encoding)),
+            response_status=status,
+        )
     decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16 if encoding == "gzip" else zlib.MAX_WBITS)
 
     def decode(raw, most):
         try:
             return [decompressor.decompress(raw, most)]
         except zlib.error as error:
-            raise DCIProtocolError(_lt("The registry's compressed response is corrupt."),
-                                   response_status=status) from error
+            raise DCIProtocolError(
+                _lt("The registry's compressed response is corrupt."), response_status=status
+            ) from error
 
     return decode
 
 
 def _too_large(limit, status):
-    return DCIProtocolError(_lt("The registry's response is larger than the %s bytes allowed.", limit),
-                            response_status=status)
+    return DCIProtocolError(
+        _lt("The registry's response is larger than the %s bytes allowed.", limit), response_status=status
+    )
 
 
 def _connection_error(cls, message, retryable, reached, code=None):
@@ -457,25 +496,30 @@ def http_error(response):
     code, message = None, None
     errors = _error_list(response.body)
     if errors:
-        code, message = registry_text(errors[0].get("code")), registry_text(errors[0].get("message"),
-                                                                            MAX_MESSAGE_LENGTH)
+        code, message = (
+            registry_text(errors[0].get("code")),
+            registry_text(errors[0].get("message"), MAX_MESSAGE_LENGTH),
+        )
     status = response.status
     code = code or DEFAULT_CODES.get(status, C.ERR_SERVICE_UNAVAILABLE)
     if status in (401, 403) and code.startswith(C.ERR_SIGNATURE_PREFIX):
         error = DCIAuthenticationError(
-            _lt("The registry refused our request's signature (HTTP %(status)s, %(code)s).", status=status,
-                code=code),
-            code=code, response_status=status,
+            _lt("The registry refused our request's signature (HTTP %(status)s, %(code)s).", status=status, code=code),
+            code=code,
+            response_status=status,
         )
     elif status in (401, 403):
         error = DCIAuthenticationError(
             _lt("The registry refused the credentials (HTTP %(status)s, %(code)s).", status=status, code=code),
-            code=code, response_status=status,
+            code=code,
+            response_status=status,
         )
     else:
         error = DCIRejectedError(
             _lt("The registry answered HTTP %(status)s (%(code)s).", status=status, code=code),
-            code=code, response_status=status, registry_message=message,
+            code=code,
+            response_status=status,
+            registry_message=message,
         )
         error.retry_after = _retry_after(response.headers)
     error.from_registry = bool(errors) or _is_json(response.body)  # else some web server's own page

@@ -27,14 +27,24 @@ def registrant(env, *identifiers, name="Registrant"):
     Identifiers are unique per type and value, and other addons' data (the
     demo's registrants) may hold the ones a test needs.
     """
-    existing = env["spp.dci.partner.identifier"].search([
-        ("identifier_type", "in", [kind for kind, _value in identifiers]),
-        ("value", "in", [value for _kind, value in identifiers])])
+    existing = env["spp.dci.partner.identifier"].search(
+        [
+            ("identifier_type", "in", [kind for kind, _value in identifiers]),
+            ("value", "in", [value for _kind, value in identifiers]),
+        ]
+    )
     existing = existing.filtered(lambda identifier: (identifier.identifier_type, identifier.value) in identifiers)
     partner = existing[:1].partner_id or env["res.partner"].create({"name": name})
     held = {(identifier.identifier_type, identifier.value) for identifier in partner.dci_identifier_ids}
-    partner.write({"dci_identifier_ids": [(0, 0, {"identifier_type": kind, "value": value})
-                                          for kind, value in identifiers if (kind, value) not in held]})
+    partner.write(
+        {
+            "dci_identifier_ids": [
+                (0, 0, {"identifier_type": kind, "value": value})
+                for kind, value in identifiers
+                if (kind, value) not in held
+            ]
+        }
+    )
     return partner
 
 
@@ -94,8 +104,11 @@ class SimulatorMixin:
         defaults = {
             "name": f"Simulated {role}",
             "code": f"test_{role}",
-            "registry_type": {"crvs": "ns:org:RegistryType:Civil", "ibr": "ns:org:RegistryType:IBR",
-                              "dr": "ns:org:RegistryType:DR"}[role],
+            "registry_type": {
+                "crvs": "ns:org:RegistryType:Civil",
+                "ibr": "ns:org:RegistryType:IBR",
+                "dr": "ns:org:RegistryType:DR",
+            }[role],
             "base_url": cls.server.url(role),
             "auth_type": "oauth2",
             "oauth2_client_id": CLIENT_ID,

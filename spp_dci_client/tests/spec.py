@@ -49,6 +49,7 @@ def response_errors(role, path, envelope):
 def schema_errors(role, component, instance):
     """Errors of ``instance`` against components/schemas/<component>."""
     _document, registry = _registry(role)
-    validator = Draft202012Validator({"$ref": "urn:dci#/" + _pointer("components", "schemas", component)},
-                                     registry=registry)
+    validator = Draft202012Validator(
+        {"$ref": "urn:dci#/" + _pointer("components", "schemas", component)}, registry=registry
+    )
     return [f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in validator.iter_errors(instance)]

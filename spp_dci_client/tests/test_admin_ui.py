@@ -29,8 +29,11 @@ def b64url(data):
 
 def ed25519_jwk(kid=None):
     """An Ed25519 public JWK and its RFC 7638 thumbprint, built here from the RFC, not by our code."""
-    raw = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    raw = (
+        ed25519.Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
     jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw)}
     thumbprint = b64url(hashlib.sha256(f'{{"crv":"Ed25519","kty":"OKP","x":"{jwk["x"]}"}}'.encode()).digest())
     if kid:
@@ -122,15 +125,22 @@ class TestFetchRegistryKeys(DCICase):
         return source.read(["registry_public_key", "registry_jwks_url", "registry_key_id"])[0]
 
     def test_simulator_keys_are_listed_and_pinned(self):
-        source = self.make_data_source(code="jwks_pin", registry_public_key=False, signature_profile="openspp",
-                                       base_url=self.server.url() + "/openspp/crvs")
+        source = self.make_data_source(
+            code="jwks_pin",
+            registry_public_key=False,
+            signature_profile="openspp",
+            base_url=self.server.url() + "/openspp/crvs",
+        )
         wizard = self.open_wizard(source)
         self.assertEqual(wizard.url, source.base_url + C.PATH_JWKS)
         wizard.action_fetch()
         self.assertEqual(len(wizard.key_ids), 1)
         found = wizard.key_ids
-        x = b64url(self.sim.signer.private_key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+        x = b64url(
+            self.sim.signer.private_key.public_key().public_bytes(
+                serialization.Encoding.Raw, serialization.PublicFormat.Raw
+            )
+        )
         expected_thumbprint = b64url(hashlib.sha256(f'{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}'.encode()).digest())
         self.assertEqual(found.thumbprint, expected_thumbprint)
         self.assertEqual(found.kid, f"crvs.simulator|{expected_thumbprint}|ed25519")
@@ -140,8 +150,9 @@ class TestFetchRegistryKeys(DCICase):
         self.assertEqual(source.registry_key_id, found.kid)
         self.assertEqual(source.registry_jwks_url, wizard.url)
         self.assertEqual(source.registry_public_key.strip(), self.sim.public_key_pem.strip())
-        self.assertEqual(source.test_connection()["params"]["type"], "success",
-                         "the pinned key checks the registry's signatures")
+        self.assertEqual(
+            source.test_connection()["params"]["type"], "success", "the pinned key checks the registry's signatures"
+        )
 
     def test_trust_url_follows_the_jwks(self):
         source = self.make_data_source(code="jwks_url")
@@ -181,35 +192,77 @@ class TestFetchRegistryKeys(DCICase):
     def test_hostile_jwks_are_refused_and_nothing_is_written(self):
         good, _thumb, raw = ed25519_jwk("good")
         ec_key = ec.generate_private_key(ec.SECP256R1()).public_key().public_numbers()
-        ec_jwk = {"kty": "EC", "crv": "P-256", "kid": "ec", "x": b64url(ec_key.x.to_bytes(32, "big")),
-                  "y": b64url(ec_key.y.to_bytes(32, "big"))}
+        ec_jwk = {
+            "kty": "EC",
+            "crv": "P-256",
+            "kid": "ec",
+            "x": b64url(ec_key.x.to_bytes(32, "big")),
+            "y": b64url(ec_key.y.to_bytes(32, "big")),
+        }
         cases = {
-            "huge": (json.dumps({"keys": [good], "pad": "x" * 300_000}).encode(), "application/json",
-                     DCIProtocolError, "larger|too large|limit"),
+            "huge": (
+                json.dumps({"keys": [good], "pad": "x" * 300_000}).encode(),
+                "application/json",
+                DCIProtocolError,
+                "larger|too large|limit",
+            ),
             "html": (b"<html>It works</html>", "text/html", DCIProtocolError, "not JSON"),
             "truncated": (b'{"keys": [{"kty": "OKP"', "application/json", DCIProtocolError, "not JSON"),
             "array": (b"[1, 2]", "application/json", DCIProtocolError, "not an object"),
-            "no keys": (b'{"kids": []}', "application/json", JWKSDocumentError, "no \"keys\" list"),
+            "no keys": (b'{"kids": []}', "application/json", JWKSDocumentError, 'no "keys" list'),
             "empty": (b'{"keys": []}', "application/json", JWKSDocumentError, "no keys"),
-            "wrong kty": (json.dumps({"keys": [good, ec_jwk]}).encode(), "application/json", JWKSDocumentError,
-                          "key type EC"),
-            "symmetric": (json.dumps({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}).encode(), "application/json",
-                          JWKSDocumentError, "private key material"),
-            "duplicate kids": (json.dumps({"keys": [good, dict(ed25519_jwk()[0], kid="good")]}).encode(),
-                               "application/json", JWKSDocumentError, "same kid"),
-            "private key": (json.dumps({"keys": [dict(good, d=b64url(raw))]}).encode(), "application/json",
-                            JWKSDocumentError, "private key material"),
-            "bad x": (json.dumps({"keys": [dict(good, x="!!not-base64!!")]}).encode(), "application/json",
-                      JWKSDocumentError, "cannot be used"),
-            "short x": (json.dumps({"keys": [dict(good, x=b64url(b"short"))]}).encode(), "application/json",
-                        JWKSDocumentError, "cannot be used"),
-            "kid not text": (json.dumps({"keys": [dict(good, kid={"a": 1})]}).encode(), "application/json",
-                             JWKSDocumentError, "printable"),
-            "too many": (json.dumps({"keys": [dict(ed25519_jwk()[0], kid=f"k{i}") for i in range(60)]}).encode(),
-                         "application/json", JWKSDocumentError, "at most"),
+            "wrong kty": (
+                json.dumps({"keys": [good, ec_jwk]}).encode(),
+                "application/json",
+                JWKSDocumentError,
+                "key type EC",
+            ),
+            "symmetric": (
+                json.dumps({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}).encode(),
+                "application/json",
+                JWKSDocumentError,
+                "private key material",
+            ),
+            "duplicate kids": (
+                json.dumps({"keys": [good, dict(ed25519_jwk()[0], kid="good")]}).encode(),
+                "application/json",
+                JWKSDocumentError,
+                "same kid",
+            ),
+            "private key": (
+                json.dumps({"keys": [dict(good, d=b64url(raw))]}).encode(),
+                "application/json",
+                JWKSDocumentError,
+                "private key material",
+            ),
+            "bad x": (
+                json.dumps({"keys": [dict(good, x="!!not-base64!!")]}).encode(),
+                "application/json",
+                JWKSDocumentError,
+                "cannot be used",
+            ),
+            "short x": (
+                json.dumps({"keys": [dict(good, x=b64url(b"short"))]}).encode(),
+                "application/json",
+                JWKSDocumentError,
+                "cannot be used",
+            ),
+            "kid not text": (
+                json.dumps({"keys": [dict(good, kid={"a": 1})]}).encode(),
+                "application/json",
+                JWKSDocumentError,
+                "printable",
+            ),
+            "too many": (
+                json.dumps({"keys": [dict(ed25519_jwk()[0], kid=f"k{i}") for i in range(60)]}).encode(),
+                "application/json",
+                JWKSDocumentError,
+                "at most",
+            ),
         }
-        source = self.make_data_source(code="jwks_hostile", registry_public_key=False,
-                                       registry_jwks_url=self.server.url("crvs") + C.PATH_JWKS)
+        source = self.make_data_source(
+            code="jwks_hostile", registry_public_key=False, registry_jwks_url=self.server.url("crvs") + C.PATH_JWKS
+        )
         before = self.registry_settings(source)
         for name, (body, content_type, error_class, message) in cases.items():
             with self.subTest(name):
@@ -246,9 +299,20 @@ class TestFetchRegistryKeys(DCICase):
 @tagged("post_install", "-at_install")
 class TestOverviewFigures(DCICase):
     def log(self, source, state, duration, action=C.ACTION_SEARCH):
-        write_log_row(self.env.registry, log_row(source.id, self.env.uid, {
-            "action": action, "transaction_id": f"t-{state}-{duration}", "state": state, "duration_ms": duration,
-            "reason_code": "err.request.not_found" if state == "error" else None}))
+        write_log_row(
+            self.env.registry,
+            log_row(
+                source.id,
+                self.env.uid,
+                {
+                    "action": action,
+                    "transaction_id": f"t-{state}-{duration}",
+                    "state": state,
+                    "duration_ms": duration,
+                    "reason_code": "err.request.not_found" if state == "error" else None,
+                },
+            ),
+        )
 
     def test_figures_per_source(self):
         quiet = self.make_data_source(code="overview_quiet")
@@ -256,15 +320,26 @@ class TestOverviewFigures(DCICase):
         for state, duration in [("done", 100), ("done", 200), ("error", 300), ("pending", 400)]:
             self.log(busy, state, duration)
         self.env["spp.dci.bulk.run"].create({"name": "Running", "kind": "search", "data_source_id": busy.id})
-        self.env.cr.execute("""
+        self.env.cr.execute(
+            """
             SELECT count(*), count(*) FILTER (WHERE state = 'error'), round(avg(duration_ms)),
                    count(*) FILTER (WHERE state = 'pending')
-              FROM spp_dci_transaction WHERE data_source_id = %s AND direction = 'out'""", [busy.id])
+              FROM spp_dci_transaction WHERE data_source_id = %s AND direction = 'out'""",
+            [busy.id],
+        )
         calls, errors, latency, pending = self.env.cr.fetchone()
         sources = quiet | busy
         sources.invalidate_recordset()
-        self.assertEqual((busy.call_count, busy.error_count, busy.average_latency_ms, busy.pending_callback_count,
-                          busy.running_bulk_run_count), (calls, errors, int(latency), pending, 1))
+        self.assertEqual(
+            (
+                busy.call_count,
+                busy.error_count,
+                busy.average_latency_ms,
+                busy.pending_callback_count,
+                busy.running_bulk_run_count,
+            ),
+            (calls, errors, int(latency), pending, 1),
+        )
         self.assertEqual((calls, errors, int(latency), pending), (4, 1, 250, 1))
         self.assertEqual(busy.error_rate, round(100 / 3, 1), "errors among the answered calls")
         self.assertEqual((quiet.call_count, quiet.error_rate, quiet.average_latency_ms), (0, 0.0, 0))
@@ -281,10 +356,12 @@ class TestOverviewFigures(DCICase):
         self.log(self.data_source, "error", 5)
         self.log(self.data_source, "done", 5)
         groups = self.env["spp.dci.transaction"]._read_group(
-            [("data_source_id", "=", self.data_source.id)], ["state"], ["error_percent:avg"])
+            [("data_source_id", "=", self.data_source.id)], ["state"], ["error_percent:avg"]
+        )
         self.assertEqual(dict(groups), {"error": 100, "done": 0})
         average = self.env["spp.dci.transaction"]._read_group(
-            [("data_source_id", "=", self.data_source.id)], [], ["error_percent:avg"])[0][0]
+            [("data_source_id", "=", self.data_source.id)], [], ["error_percent:avg"]
+        )[0][0]
         self.assertEqual(average, 50)
 
     def test_message_log_action_of_a_source(self):
@@ -336,91 +413,150 @@ class TestAdminScreens(SimulatorMixin, HttpCase):
         cls.dci_user = new_test_user(cls.env, "ui_dci_user", groups=f"base.group_user,{USER}")
 
     def rpc(self, user, model, method, args, kwargs=None):
-        payload = {"jsonrpc": "2.0", "method": "call", "id": 1, "params": {
-            "service": "object", "method": "execute_kw",
-            "args": [self.env.cr.dbname, user.id, user.login, model, method, args, kwargs or {}]}}
-        return self.url_open("/jsonrpc", data=json.dumps(payload), headers={"Content-Type": "application/json"},
-                             timeout=60).json()
+        payload = {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "id": 1,
+            "params": {
+                "service": "object",
+                "method": "execute_kw",
+                "args": [self.env.cr.dbname, user.id, user.login, model, method, args, kwargs or {}],
+            },
+        }
+        return self.url_open(
+            "/jsonrpc", data=json.dumps(payload), headers={"Content-Type": "application/json"}, timeout=60
+        ).json()
 
     def test_secrets_never_reach_the_chatter(self):
         secret, token = "rpc-Client-Secret-93", "rpc-Bearer-Token-57"
-        answer = self.rpc(self.dci_admin, "spp.dci.data.source", "write",
-                          [self.data_source.ids, {"oauth2_client_secret": secret, "oauth2_client_id": "new-client"}])
+        answer = self.rpc(
+            self.dci_admin,
+            "spp.dci.data.source",
+            "write",
+            [self.data_source.ids, {"oauth2_client_secret": secret, "oauth2_client_id": "new-client"}],
+        )
         self.assertTrue(answer.get("result"), answer)
-        answer = self.rpc(self.dci_admin, "spp.dci.data.source", "write",
-                          [self.data_source.ids, {"auth_type": "bearer", "bearer_token": token}])
+        answer = self.rpc(
+            self.dci_admin,
+            "spp.dci.data.source",
+            "write",
+            [self.data_source.ids, {"auth_type": "bearer", "bearer_token": token}],
+        )
         self.assertTrue(answer.get("result"), answer)
         for value in (secret, token, CLIENT_SECRET):
-            self.env.cr.execute("""
+            self.env.cr.execute(
+                """
                 SELECT (SELECT count(*) FROM mail_message WHERE body::text LIKE %(v)s OR subject LIKE %(v)s),
                        (SELECT count(*) FROM mail_tracking_value
                          WHERE concat_ws(' ', old_value_char, new_value_char, old_value_text, new_value_text)
-                               LIKE %(v)s)""", {"v": f"%{value}%"})
+                               LIKE %(v)s)""",
+                {"v": f"%{value}%"},
+            )
             self.assertEqual(self.env.cr.fetchone(), (0, 0), value)
         bodies = " ".join(self.data_source.message_ids.mapped("body"))
         self.assertIn("OAuth2 Client Secret", bodies, "the change itself is recorded")
         self.assertIn("Bearer Token", bodies)
         tracked = self.data_source.message_ids.tracking_value_ids.mapped("field_id.name")
         self.assertIn("oauth2_client_id", tracked)
-        admin_view = self.rpc(self.dci_admin, "mail.message", "search_read",
-                              [[("model", "=", "spp.dci.data.source"), ("res_id", "=", self.data_source.id)]],
-                              {"fields": ["body"]})
+        admin_view = self.rpc(
+            self.dci_admin,
+            "mail.message",
+            "search_read",
+            [[("model", "=", "spp.dci.data.source"), ("res_id", "=", self.data_source.id)]],
+            {"fields": ["body"]},
+        )
         self.assertTrue(admin_view.get("result"), admin_view)
         self.assertNotIn(secret, json.dumps(admin_view))
-        user_view = self.rpc(self.dci_user, "mail.message", "search_read",
-                             [[("model", "=", "spp.dci.data.source"), ("res_id", "=", self.data_source.id)]],
-                             {"fields": ["body"]})
+        user_view = self.rpc(
+            self.dci_user,
+            "mail.message",
+            "search_read",
+            [[("model", "=", "spp.dci.data.source"), ("res_id", "=", self.data_source.id)]],
+            {"fields": ["body"]},
+        )
         self.assertEqual(user_view.get("result", []), [], "a DCI user reads no data source's chatter")
         user_read = self.rpc(self.dci_user, "spp.dci.data.source", "read", [self.data_source.ids, ["message_ids"]])
         self.assertEqual(user_read["error"]["data"]["name"], "odoo.exceptions.AccessError")
 
     def test_tour_data_source_create(self):
         self.env["spp.dci.data.source"].search([]).active = False
-        self.start_tour("/odoo/action-spp_dci_client.spp_dci_data_source_action", "spp_dci_data_source_create",
-                        login="ui_dci_admin")
+        self.start_tour(
+            "/odoo/action-spp_dci_client.spp_dci_data_source_action", "spp_dci_data_source_create", login="ui_dci_admin"
+        )
         created = self.env["spp.dci.data.source"].search([("code", "=", "tour_crvs")])
-        self.assertEqual((created.auth_type, created.our_sender_id, created.signing_key_id),
-                         ("oauth2", "openspp.tour", self.signing_key))
+        self.assertEqual(
+            (created.auth_type, created.our_sender_id, created.signing_key_id),
+            ("oauth2", "openspp.tour", self.signing_key),
+        )
         self.assertNotIn("tour-Secret-77", " ".join(created.message_ids.mapped("body")))
 
     def test_tour_jwks_fetch(self):
-        source = self.make_data_source(code="tour_jwks", registry_public_key=False,
-                                       base_url=self.server.url() + "/openspp/crvs")
-        self.start_tour(f"/odoo/action-spp_dci_client.spp_dci_data_source_action/{source.id}", "spp_dci_jwks_fetch",
-                        login="ui_dci_admin")
+        source = self.make_data_source(
+            code="tour_jwks", registry_public_key=False, base_url=self.server.url() + "/openspp/crvs"
+        )
+        self.start_tour(
+            f"/odoo/action-spp_dci_client.spp_dci_data_source_action/{source.id}",
+            "spp_dci_jwks_fetch",
+            login="ui_dci_admin",
+        )
         self.assertTrue(source.registry_key_id.startswith("crvs.simulator|"))
 
     def test_tour_signing_key(self):
-        self.start_tour("/odoo/action-spp_dci_client.spp_dci_signing_key_action/new", "spp_dci_signing_key",
-                        login="ui_dci_admin")
+        self.start_tour(
+            "/odoo/action-spp_dci_client.spp_dci_signing_key_action/new", "spp_dci_signing_key", login="ui_dci_admin"
+        )
         key = self.env["spp.dci.signing.key"].search([("name", "=", "Tour key 2027")])
         self.assertEqual(key.state, "active")
 
     def failing_source(self):
         """A data source with one failed search in its log, as the client logs a registry's 404."""
         source = self.make_data_source(code="tour_failing")
-        write_log_row(self.env.registry, log_row(source.id, self.env.uid, {
-            "action": C.ACTION_SEARCH, "transaction_id": "overview-error", "state": "error", "duration_ms": 7,
-            "http_status": 404, "reason_code": "err.request.not_found", "error_type": "DCIRejectedError"}))
+        write_log_row(
+            self.env.registry,
+            log_row(
+                source.id,
+                self.env.uid,
+                {
+                    "action": C.ACTION_SEARCH,
+                    "transaction_id": "overview-error",
+                    "state": "error",
+                    "duration_ms": 7,
+                    "http_status": 404,
+                    "reason_code": "err.request.not_found",
+                    "error_type": "DCIRejectedError",
+                },
+            ),
+        )
         return source
 
     def test_tour_message_log(self):
         self.env["spp.dci.transaction"].search([]).unlink()
-        self.start_tour("/odoo/action-spp_dci_client.spp_dci_transaction_action", "spp_dci_message_log_empty",
-                        login="ui_dci_admin")
+        self.start_tour(
+            "/odoo/action-spp_dci_client.spp_dci_transaction_action", "spp_dci_message_log_empty", login="ui_dci_admin"
+        )
         self.failing_source()
-        self.start_tour("/odoo/action-spp_dci_client.spp_dci_transaction_action", "spp_dci_message_log",
-                        login="ui_dci_admin")
+        self.start_tour(
+            "/odoo/action-spp_dci_client.spp_dci_transaction_action", "spp_dci_message_log", login="ui_dci_admin"
+        )
 
     def test_tour_overview(self):
         self.env["spp.dci.data.source"].search([]).active = False
         source = self.failing_source()
         source.name = "Simulated crvs"
-        write_log_row(self.env.registry, log_row(source.id, self.env.uid, {
-            "action": C.ACTION_SEARCH, "transaction_id": "overview-done", "state": "done", "duration_ms": 10}))
-        write_log_row(self.env.registry, log_row(source.id, self.env.uid, {
-            "action": C.ACTION_SEARCH, "transaction_id": "overview-pending", "state": "pending"}))
-        self.start_tour("/odoo/action-spp_dci_client.spp_dci_overview_action", "spp_dci_overview",
-                        login="ui_dci_admin")
-
-
+        write_log_row(
+            self.env.registry,
+            log_row(
+                source.id,
+                self.env.uid,
+                {"action": C.ACTION_SEARCH, "transaction_id": "overview-done", "state": "done", "duration_ms": 10},
+            ),
+        )
+        write_log_row(
+            self.env.registry,
+            log_row(
+                source.id,
+                self.env.uid,
+                {"action": C.ACTION_SEARCH, "transaction_id": "overview-pending", "state": "pending"},
+            ),
+        )
+        self.start_tour("/odoo/action-spp_dci_client.spp_dci_overview_action", "spp_dci_overview", login="ui_dci_admin")

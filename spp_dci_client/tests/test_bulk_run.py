@@ -31,16 +31,21 @@ class TestBulkRun(DCICase):
 
     def start(self, values=None, data_source=None):
         values = values if values is not None else self.brns
-        return self.env["spp.dci.bulk.run"].start_search(data_source or self.data_source,
-                                                         [brn_query(value) for value in values])
+        return self.env["spp.dci.bulk.run"].start_search(
+            data_source or self.data_source, [brn_query(value) for value in values]
+        )
 
     def items(self, run):
         self.env.invalidate_all()  # jobs write in cursors of their own
         return self.env["spp.dci.bulk.item"].search([("run_id", "=", run.id)])
 
     def sent_values(self):
-        return [item["search_criteria"]["query"]["value"] for _role, path, envelope in self.sim.received
-                if path == "/registry/sync/search" for item in envelope["message"]["search_request"]]
+        return [
+            item["search_criteria"]["query"]["value"]
+            for _role, path, envelope in self.sim.received
+            if path == "/registry/sync/search"
+            for item in envelope["message"]["search_request"]
+        ]
 
     def test_split_into_jobs_of_bounded_envelopes_in_the_data_source_channel(self):
         with trap_jobs() as trap:
@@ -49,8 +54,10 @@ class TestBulkRun(DCICase):
             self.assertEqual(run.chunk_ids.mapped("item_count"), [20, 20, 5])
             self.assertEqual(self.data_source.bulk_channel_id.complete_name, "root.dci.test_crvs")
             for chunk in run.chunk_ids:
-                trap.assert_enqueued_job(chunk._process, properties={
-                    "channel": "root.dci.test_crvs", "identity_key": f"spp.dci.bulk.chunk,{chunk.id}"})
+                trap.assert_enqueued_job(
+                    chunk._process,
+                    properties={"channel": "root.dci.test_crvs", "identity_key": f"spp.dci.bulk.chunk,{chunk.id}"},
+                )
             self.assertEqual((run.item_count, run.pending_count, run.progress, run.state), (45, 45, 0.0, "running"))
             self.assertEqual(self.sim.received, [], "nothing is sent inside the click")
             trap.perform_enqueued_jobs()
@@ -65,8 +72,9 @@ class TestBulkRun(DCICase):
 
     def test_identity_key_one_queued_job_per_chunk(self):
         run = self.start(self.brns[:25])
-        jobs = self.env["queue.job"].search([("identity_key", "like", "spp.dci.bulk.chunk,%"),
-                                             ("model_name", "=", "spp.dci.bulk.chunk")])
+        jobs = self.env["queue.job"].search(
+            [("identity_key", "like", "spp.dci.bulk.chunk,%"), ("model_name", "=", "spp.dci.bulk.chunk")]
+        )
         self.assertEqual(len(jobs.filtered(lambda job: job.records.run_id == run)), 2)
         run.chunk_ids._enqueue()
         run.action_resume()
@@ -76,8 +84,7 @@ class TestBulkRun(DCICase):
 
     def perform_chunk(self, chunk):
         """Run the chunk's stored job as queue_job's runner would, minus the HTTP hop."""
-        record = self.env["queue.job"].search([("identity_key", "=", chunk._identity_key()),
-                                               ("state", "=", "pending")])
+        record = self.env["queue.job"].search([("identity_key", "=", chunk._identity_key()), ("state", "=", "pending")])
         self.assertEqual(len(record), 1)
         return Job.load(self.env, record.uuid).perform()
 
@@ -101,8 +108,9 @@ class TestBulkRun(DCICase):
         self.perform_chunk(run.chunk_ids)
         self.assertEqual(self.items(run).mapped("state"), ["done"] * 20)
         sent = self.sent_values()
-        self.assertEqual(sorted(sent), sorted(self.brns[:20] + self.brns[2:4]),
-                         "only the refused envelope is sent again")
+        self.assertEqual(
+            sorted(sent), sorted(self.brns[:20] + self.brns[2:4]), "only the refused envelope is sent again"
+        )
         log_rows = self.env["spp.dci.transaction"].search_count([("data_source_id", "=", self.data_source.id)])
         self.assertEqual(log_rows - log_rows_before, 9, "one log row per envelope sent by the retry")
         self.env.invalidate_all()
@@ -134,11 +142,18 @@ class TestBulkRun(DCICase):
         self.perform_chunk(run.chunk_ids)
         items = self.items(run)
         self.assertEqual(items.mapped("state"), ["failed"] * 3 + ["done"] + ["failed"] * 2 + ["done"] * 2)
-        self.assertEqual(items.mapped("reason_code"), ["rjct.action.not_supported"] * 2 + [
-            "rjct.search_criteria.invalid", False] + ["err.signature.invalid"] * 2 + [False] * 2)
+        self.assertEqual(
+            items.mapped("reason_code"),
+            ["rjct.action.not_supported"] * 2
+            + ["rjct.search_criteria.invalid", False]
+            + ["err.signature.invalid"] * 2
+            + [False] * 2,
+        )
         self.assertFalse(any(items.filtered(lambda item: item.state == "failed").mapped("result")))
-        self.assertIn({"identifier_type": "BRN", "identifier_value": self.brns[3]},
-                      items[3].result["data"]["reg_records"][0]["identifier"])
+        self.assertIn(
+            {"identifier_type": "BRN", "identifier_value": self.brns[3]},
+            items[3].result["data"]["reg_records"][0]["identifier"],
+        )
         self.assertEqual((run.state, run.done_count, run.failed_count), ("done", 3, 5))
         self.assertEqual(len(self.sent_values()), 8, "no retry of a rejection")
 
@@ -179,8 +194,9 @@ class TestBulkRun(DCICase):
         run = self.start(self.brns[:2])
         other = sql_db.db_connect(self.env.cr.dbname).cursor()
         try:
-            other.execute("SELECT pg_advisory_lock(%s, %s)",
-                          [bulk_chunk.SLOT_LOCK, self.data_source.id * bulk_chunk.MAX_CAPACITY])
+            other.execute(
+                "SELECT pg_advisory_lock(%s, %s)", [bulk_chunk.SLOT_LOCK, self.data_source.id * bulk_chunk.MAX_CAPACITY]
+            )
             with patch.object(bulk_chunk, "SLOT_WAIT_SECONDS", 0.2):
                 self.assertTrue(self.postponed(run.chunk_ids).ignore_retry)
             self.assertEqual(self.sim.received, [])

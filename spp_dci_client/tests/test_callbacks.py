@@ -28,20 +28,34 @@ class TestCallbacks(CallbackCase):
         results = self.env["spp.dci.transaction"]._wait_for_callbacks([transaction_id], timeout)
         self.assertNotEqual(results[transaction_id][0], "pending", f"no callback for {transaction_id}")
         self.env.invalidate_all()
-        return self.env["spp.dci.transaction"].sudo().search(
-            [("transaction_id", "=", transaction_id), ("direction", "=", "out")])
+        return (
+            self.env["spp.dci.transaction"]
+            .sudo()
+            .search([("transaction_id", "=", transaction_id), ("direction", "=", "out")])
+        )
 
     def post_callback(self, envelope, path="/dci/callback"):
         response = self.url_open(path, data=json.dumps(envelope), headers={"Content-Type": "application/json"})
         return response.status_code, response.json()
 
     def registry_envelope(self, action, message, signer=None, profile="dci_cavage"):
-        head = {"version": "1.0.0", "message_id": E.new_id(), "message_ts": E.timestamp(), "action": action,
-                "status": "succ", "sender_id": "crvs.simulator", "receiver_id": "openspp.test", "total_count": 1}
+        head = {
+            "version": "1.0.0",
+            "message_id": E.new_id(),
+            "message_ts": E.timestamp(),
+            "action": action,
+            "status": "succ",
+            "sender_id": "crvs.simulator",
+            "receiver_id": "openspp.test",
+            "total_count": 1,
+        }
         key = simulator_private_key()
         signer = signer or Signer(key, public_jwk(key.public_key())["kid"])
-        return {"header": head, "message": message,
-                "signature": get_profile(profile).sign(head, message, signer, "crvs.simulator")}
+        return {
+            "header": head,
+            "message": message,
+            "signature": get_profile(profile).sign(head, message, signer, "crvs.simulator"),
+        }
 
     def test_async_search_ack_then_callback(self):
         with self.allow_requests(all_requests=True):
@@ -61,18 +75,26 @@ class TestCallbacks(CallbackCase):
         with self.allow_requests(all_requests=True):
             ack = self.client().subscribe("live_birth")
             transaction = self.wait_for(ack["transaction_id"])
-        codes = [subscription["code"] for item in transaction._get_result()["subscribe_response"]
-                 for subscription in item["subscriptions"]]
+        codes = [
+            subscription["code"]
+            for item in transaction._get_result()["subscribe_response"]
+            for subscription in item["subscriptions"]
+        ]
         self.assertEqual(len(codes), 1)
         self.assertIn(codes[0], self.sim.subscriptions)
         self.assertEqual(self.client().unsubscribe(codes)["message"]["ack_status"], "ACK")
         self.assertNotIn(codes[0], self.sim.subscriptions)
-        self.assertEqual([path for _role, path, _envelope in self.sim.received][-2:],
-                         ["/registry/subscribe", "/registry/unsubscribe"])
+        self.assertEqual(
+            [path for _role, path, _envelope in self.sim.received][-2:],
+            ["/registry/subscribe", "/registry/unsubscribe"],
+        )
 
     def test_unknown_transaction_is_refused(self):
-        status, body = self.post_callback(self.registry_envelope(
-            "on-search", {"transaction_id": "not-ours", "correlation_id": "c", "search_response": []}))
+        status, body = self.post_callback(
+            self.registry_envelope(
+                "on-search", {"transaction_id": "not-ours", "correlation_id": "c", "search_response": []}
+            )
+        )
         self.assertEqual(status, 200)
         self.assertEqual(body["message"]["ack_status"], "ERR")
         self.assertEqual(body["message"]["error"]["code"], "err.request.not_found")
@@ -83,8 +105,10 @@ class TestCallbacks(CallbackCase):
             transaction = self.wait_for(ack["transaction_id"])
         stored = transaction.sudo().result_stored
         message = {"transaction_id": ack["transaction_id"], "correlation_id": "x", "search_response": []}
-        forger = Signer(simulator_private_key(b"someone else"),
-                        public_jwk(simulator_private_key(b"someone else").public_key())["kid"])
+        forger = Signer(
+            simulator_private_key(b"someone else"),
+            public_jwk(simulator_private_key(b"someone else").public_key())["kid"],
+        )
         status, body = self.post_callback(self.registry_envelope("on-search", message, signer=forger))
         self.assertEqual(status, 401)
         self.assertEqual(body["errors"][0]["code"], "err.signature.invalid")

@@ -66,16 +66,22 @@ class TestDCIClient(DCICase):
             self.sim.faults.add("bad_signature")
             with self.assertRaises(DCISignatureError):
                 client.search_by_id("BRN", "BR-2024-0042")
-        self.assertEqual([(row["action"], row["state"], row["error_type"]) for row in rows],
-                         [("txn-status", "done", None), ("search", "error", "DCISignatureError")])
+        self.assertEqual(
+            [(row["action"], row["state"], row["error_type"]) for row in rows],
+            [("txn-status", "done", None), ("search", "error", "DCISignatureError")],
+        )
         self.env.invalidate_all()
-        logged = self.env["spp.dci.transaction"].sudo().search(
-            [("transaction_id", "in", [row["transaction_id"] for row in rows])])
+        logged = (
+            self.env["spp.dci.transaction"]
+            .sudo()
+            .search([("transaction_id", "in", [row["transaction_id"] for row in rows])])
+        )
         self.assertFalse(logged, "the client writes the message log through its sink only")
 
     def test_data_source_factory_is_what_services_and_jobs_use(self):
-        with patch.object(DciDataSource, "_dci_client", autospec=True,
-                          side_effect=DciDataSource._dci_client) as factory:
+        with patch.object(
+            DciDataSource, "_dci_client", autospec=True, side_effect=DciDataSource._dci_client
+        ) as factory:
             self.data_source.get_access_token()
             self.data_source.test_connection()
         self.assertEqual(factory.call_count, 2)
@@ -95,11 +101,14 @@ class TestDCIClient(DCICase):
         births = self.records(client.search_by_date_range("2024-03-01", "2024-03-31", page_size=50))
         self.assertTrue(births)
         self.assertTrue(all("2024-03-01" <= record["birth_date"] <= "2024-03-31" for record in births))
-        predicate = [{"seq_num": 1,
-                      "expression1": {"attribute_name": "sex", "operator": "eq", "attribute_value": "female"},
-                      "condition": "and",
-                      "expression2": {"attribute_name": "birth_date", "operator": "ge",
-                                      "attribute_value": "2024-01-01"}}]
+        predicate = [
+            {
+                "seq_num": 1,
+                "expression1": {"attribute_name": "sex", "operator": "eq", "attribute_value": "female"},
+                "condition": "and",
+                "expression2": {"attribute_name": "birth_date", "operator": "ge", "attribute_value": "2024-01-01"},
+            }
+        ]
         females = self.records(client.search_by_predicate(predicate, page_size=100))
         self.assertTrue(females)
         self.assertEqual({record["sex"] for record in females}, {"female"})
@@ -122,8 +131,7 @@ class TestDCIClient(DCICase):
     def test_search_batch_is_chunked_and_matched_by_reference(self):
         self.data_source.max_batch_size = 40
         persons = [person for person in self.sim.population.persons if person.brn][:100]
-        queries = [{"query_type": "idtype-value", "query": {"type": "BRN", "value": person.brn}}
-                   for person in persons]
+        queries = [{"query_type": "idtype-value", "query": {"type": "BRN", "value": person.brn}} for person in persons]
         queries.insert(50, {"query_type": "idtype-value", "query": {"type": "BRN", "value": "BR-2024-9999"}})
         results = self.client().search_batch(queries)
         self.assertEqual(len(results), 101)
@@ -145,8 +153,12 @@ class TestDCIClient(DCICase):
                     peer = "spec" if profile == "dci_cavage" else profile
                     key = self.make_signing_key(algorithm, name=f"{algorithm} {profile}")
                     source = self.make_data_source(
-                        code=f"prof_{algorithm}_{profile}", signing_key_id=key.id, signature_profile=profile,
-                        base_url=self.server.url(f"{peer}/crvs"), registry_public_key=self.sim.public_key_pem_for(peer))
+                        code=f"prof_{algorithm}_{profile}",
+                        signing_key_id=key.id,
+                        signature_profile=profile,
+                        base_url=self.server.url(f"{peer}/crvs"),
+                        registry_public_key=self.sim.public_key_pem_for(peer),
+                    )
                     self.sim.received.clear()
                     if profile == "openg2p" and algorithm == "ed25519":
                         with self.assertRaises(DCIAuthenticationError) as refused:
@@ -173,9 +185,16 @@ class TestDCIClient(DCICase):
         self.assertIn("revoked", str(error.exception))
 
     def test_search_batch_follows_pagination_up_to_max_records(self):
-        everyone = {"query_type": "predicate", "page_size": 7, "query": [{
-            "seq_num": 1, "expression1": {"attribute_name": "birth_date", "operator": "ge",
-                                          "attribute_value": "1900-01-01"}}]}
+        everyone = {
+            "query_type": "predicate",
+            "page_size": 7,
+            "query": [
+                {
+                    "seq_num": 1,
+                    "expression1": {"attribute_name": "birth_date", "operator": "ge", "attribute_value": "1900-01-01"},
+                }
+            ],
+        }
         client = self.client()
         first_page = client.search_batch([everyone])[0]
         total = first_page["pagination"]["total_count"]
@@ -188,8 +207,11 @@ class TestDCIClient(DCICase):
         self.assertEqual(len(records), 20)
         self.assertEqual(len({json.dumps(record, sort_keys=True) for record in records}), 20)
         self.assertEqual(len(single["data"]["reg_records"]), 1)
-        pages = [item["search_criteria"]["pagination"]["page_number"]
-                 for _role, _path, envelope in self.sim.received for item in envelope["message"]["search_request"]]
+        pages = [
+            item["search_criteria"]["pagination"]["page_number"]
+            for _role, _path, envelope in self.sim.received
+            for item in envelope["message"]["search_request"]
+        ]
         self.assertEqual(pages, [1, 1, 2, 3])
         everything = client.search_batch([dict(everyone, page_size=100, max_records=100_000)])[0]
         self.assertEqual(len(everything["data"]["reg_records"]), total)
@@ -226,8 +248,9 @@ class TestDCIClient(DCICase):
         with self.assertRaises(DCIRejectedError) as error:
             self.client().search_by_id("BRN", "BR-2024-0042")
         self.assertEqual(error.exception.code, "rjct.search_criteria.invalid")
-        self.assertEqual(error.exception.reference_id,
-                         self.sim.received[0][2]["message"]["search_request"][0]["reference_id"])
+        self.assertEqual(
+            error.exception.reference_id, self.sim.received[0][2]["message"]["search_request"][0]["reference_id"]
+        )
 
     def test_reference_id_mismatch_is_a_protocol_error(self):
         self.sim.faults.add("wrong_reference")
@@ -283,9 +306,12 @@ class TestDCIClient(DCICase):
         self.assertIn("larger", str(error.exception))
 
     def test_response_signature_faults(self):
-        for kind, code in (("no_signature", "err.signature.missing"), ("bad_signature", "err.signature.invalid"),
-                           ("expired_signature", "err.signature.invalid"),
-                           ("unknown_kid", "err.signature.invalid")):
+        for kind, code in (
+            ("no_signature", "err.signature.missing"),
+            ("bad_signature", "err.signature.invalid"),
+            ("expired_signature", "err.signature.invalid"),
+            ("unknown_kid", "err.signature.invalid"),
+        ):
             with self.subTest(kind=kind):
                 self.sim.faults.add(kind)
                 with self.assertRaises(DCISignatureError) as error:
@@ -373,8 +399,17 @@ class TestDCIClient(DCICase):
     def test_bad_input_sends_nothing(self):
         client = self.client()
         before = self.sim.stats["requests"]
-        for args in (("BRN", ""), ("BRN", "   "), ("", "X"), ("BRN", "x" * 300), ("BRN", None), ("BRN", ["x"]),
-                     ("BRN", "a\x00b"), ("BR N", "X"), ("BRN'; DROP TABLE", "X")):
+        for args in (
+            ("BRN", ""),
+            ("BRN", "   "),
+            ("", "X"),
+            ("BRN", "x" * 300),
+            ("BRN", None),
+            ("BRN", ["x"]),
+            ("BRN", "a\x00b"),
+            ("BR N", "X"),
+            ("BRN'; DROP TABLE", "X"),
+        ):
             with self.subTest(args=args), self.assertRaises(DCIConfigurationError):
                 client.search_by_id(*args)
         with self.assertRaises(DCIConfigurationError):
@@ -406,8 +441,7 @@ class TestDCIClient(DCICase):
         except DCIRejectedError as error:
             raised = error
         self.assertIsNotNone(raised, "a rejected request must raise")
-        logs = self.env["spp.dci.transaction"].sudo().search([("data_source_id", "=", self.data_source.id)],
-                                                              order="id")
+        logs = self.env["spp.dci.transaction"].sudo().search([("data_source_id", "=", self.data_source.id)], order="id")
         self.assertEqual(logs.mapped("state")[-2:], ["done", "error"])
         self.assertEqual(logs[-1].reason_code, "rjct.action.not_supported")
         self.assertEqual(logs[-1].user_id, self.env.user)
@@ -416,8 +450,11 @@ class TestDCIClient(DCICase):
         self.assertNotIn("Maria", dump)
 
     def test_registry_keys_from_jwks_url(self):
-        source = self.make_data_source(code="jwks_keys", registry_public_key=False,
-                                       registry_jwks_url=self.server.url("crvs") + "/.well-known/jwks.json")
+        source = self.make_data_source(
+            code="jwks_keys",
+            registry_public_key=False,
+            registry_jwks_url=self.server.url("crvs") + "/.well-known/jwks.json",
+        )
         self.assertEqual(len(self.records(self.client(source).search_by_id("BRN", "BR-2024-0042"))), 1)
         self.sim.faults.add("unknown_kid")
         with self.assertRaises(DCISignatureError) as error:
@@ -425,9 +462,14 @@ class TestDCIClient(DCICase):
         self.assertIn("unknown key", str(error.exception))
 
     def test_bearer_token_auth(self):
-        token = httpx.post(self.server.url("crvs") + "/oauth2/client/token", data={
-            "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-        }).json()["access_token"]
+        token = httpx.post(
+            self.server.url("crvs") + "/oauth2/client/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+            },
+        ).json()["access_token"]
         source = self.make_data_source(code="bearer_auth", auth_type="bearer", bearer_token=token)
         self.assertEqual(len(self.records(self.client(source).search_by_id("BRN", "BR-2024-0042"))), 1)
         source.bearer_token = "not-the-token"

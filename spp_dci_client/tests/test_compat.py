@@ -38,13 +38,19 @@ def opencrvs_refusals(envelope):
         criteria = item.get("search_criteria", {})
         if not OFFSET_TIME.match(item.get("timestamp", "")) or not re.match(r"^[a-z]{3}$", item.get("locale", "")):
             refusals.append("item timestamp/locale")
-        if criteria.get("reg_type") not in ("ocrvs:registry_type:birth", "ocrvs:registry_type:death",
-                                            "ocrvs:registry_type:marriage"):
+        if criteria.get("reg_type") not in (
+            "ocrvs:registry_type:birth",
+            "ocrvs:registry_type:death",
+            "ocrvs:registry_type:marriage",
+        ):
             refusals.append("reg_type")
         query = criteria.get("query")
-        if criteria.get("query_type") != "idtype-value" or not isinstance(query, dict) \
-                or query.get("type") not in ("BRN", "DRN", "MRN", "OPENCRVS_RECORD_ID", "NID") \
-                or not isinstance(query.get("value"), str):
+        if (
+            criteria.get("query_type") != "idtype-value"
+            or not isinstance(query, dict)
+            or query.get("type") not in ("BRN", "DRN", "MRN", "OPENCRVS_RECORD_ID", "NID")
+            or not isinstance(query.get("value"), str)
+        ):
             refusals.append("query")
         pagination = criteria.get("pagination", {})
         if not isinstance(pagination.get("page_size"), int) or pagination["page_size"] < 1:
@@ -68,8 +74,7 @@ class TestOpenSPPClientCalls(CallbackCase):
 
     def records(self, response):
         """The seed's own extraction chain."""
-        return (response.get("message", {}).get("search_response", [{}])[0].get("data", {})
-                .get("reg_records", []))
+        return response.get("message", {}).get("search_response", [{}])[0].get("data", {}).get("reg_records", [])
 
     def sent(self, index=-1):
         """(path, search_criteria) of a request the registry received, checked against the spec."""
@@ -81,8 +86,10 @@ class TestOpenSPPClientCalls(CallbackCase):
         return sorted(person.uin for person in self.sim.population.persons if predicate(person))
 
     def uins(self, records):
-        return sorted(next(pair["identifier_value"] for pair in record["identifier"]
-                           if pair["identifier_type"] == "UIN") for record in records)
+        return sorted(
+            next(pair["identifier_value"] for pair in record["identifier"] if pair["identifier_type"] == "UIN")
+            for record in records
+        )
 
     def wait_for_callbacks(self, *acks):
         results = self.env["spp.dci.transaction"]._wait_for_callbacks([ack["transaction_id"] for ack in acks], 10)
@@ -102,9 +109,15 @@ class TestOpenSPPClientCalls(CallbackCase):
         self.assertEqual(criteria["reg_event_type"], "live_birth")
         self.assertEqual(criteria["pagination"], {"page_size": 5, "page_number": 1})
 
-        response = self.client.search(query_type="idtype-value", query_value={"type": "BRN", "value": "BR-2024-0042"},
-                                      record_type="GROUP", page=1, page_size=10, registry_type=None,
-                                      registry_event_type=None)
+        response = self.client.search(
+            query_type="idtype-value",
+            query_value={"type": "BRN", "value": "BR-2024-0042"},
+            record_type="GROUP",
+            page=1,
+            page_size=10,
+            registry_type=None,
+            registry_event_type=None,
+        )
         self.assertEqual(len(self.records(response)), 1)
         self.assertEqual(self.sent()[1]["reg_record_type"], "ns:org:RegistryRecordType:Group")
 
@@ -136,31 +149,49 @@ class TestOpenSPPClientCalls(CallbackCase):
         response = self.client.search_by_id("UIN", "UIN-200000043", registry_event_type="DEATH")
         self.assertEqual(self.records(response)[0]["death_date"], "2024-08-30")
         self.assertEqual(self.sent()[1]["reg_event_type"], "death")
-        self.assertEqual(self.records(self.client.search_by_id("UIN", "UIN-200000042", registry_event_type="DEATH")),
-                         [], "a registry keeping deaths apart has no death record of a living person")
+        self.assertEqual(
+            self.records(self.client.search_by_id("UIN", "UIN-200000042", registry_event_type="DEATH")),
+            [],
+            "a registry keeping deaths apart has no death record of a living person",
+        )
 
     def test_search_by_predicate_cel_and_list(self):
         cel = 'birth_date >= "2024-01-01" && birth_date <= "2024-12-31" && sex == "female"'
         found = self.records(self.client.search_by_predicate(cel, record_type="PERSON", page=1, page_size=100))
-        expected = self.persons(lambda person: "2024-01-01" <= person.birth_date.isoformat() <= "2024-12-31"
-                                and person.sex == "female")
+        expected = self.persons(
+            lambda person: "2024-01-01" <= person.birth_date.isoformat() <= "2024-12-31" and person.sex == "female"
+        )
         self.assertTrue(expected)
         self.assertEqual(self.uins(found), expected)
         _path, criteria = self.sent()
         self.assertEqual(criteria["query_type"], "predicate")
         self.assertEqual(len(criteria["query"]), 2)
 
-        either = self.records(self.client.search_by_predicate(
-            'sex in ["female", "other"] && !(birth_date < date("2024-06-01"))', page_size=100))
-        self.assertEqual(self.uins(either), self.persons(
-            lambda person: person.sex in ("female", "other") and person.birth_date.isoformat() >= "2024-06-01"))
+        either = self.records(
+            self.client.search_by_predicate(
+                'sex in ["female", "other"] && !(birth_date < date("2024-06-01"))', page_size=100
+            )
+        )
+        self.assertEqual(
+            self.uins(either),
+            self.persons(
+                lambda person: person.sex in ("female", "other") and person.birth_date.isoformat() >= "2024-06-01"
+            ),
+        )
 
-        listed = [{"seq_num": 1, "expression1": {"attribute_name": "sex", "operator": "eq", "attribute_value": "male"},
-                   "condition": "and", "expression2": {"attribute_name": "birth_date", "operator": "ge",
-                                                       "attribute_value": "2024-01-01"}}]
+        listed = [
+            {
+                "seq_num": 1,
+                "expression1": {"attribute_name": "sex", "operator": "eq", "attribute_value": "male"},
+                "condition": "and",
+                "expression2": {"attribute_name": "birth_date", "operator": "ge", "attribute_value": "2024-01-01"},
+            }
+        ]
         males = self.records(self.client.search_by_predicate(listed, page_size=100))
-        self.assertEqual(self.uins(males), self.persons(
-            lambda person: person.sex == "male" and person.birth_date.isoformat() >= "2024-01-01"))
+        self.assertEqual(
+            self.uins(males),
+            self.persons(lambda person: person.sex == "male" and person.birth_date.isoformat() >= "2024-01-01"),
+        )
 
         with self.assertRaises(DCIQueryError) as error:
             self.client.search_by_predicate("a == 1 || b == 2 || c == 3")
@@ -172,55 +203,87 @@ class TestOpenSPPClientCalls(CallbackCase):
         self.assertEqual(deceased[0]["death_date"], "2024-08-30")
         self.assertEqual(self.sent()[1]["query"]["value"]["expression"], expression)
 
-        docstring_example = [{"seq_num": 1,
-                              "expression1": {"attribute_name": "birth_date", "operator": "ge",
-                                              "attribute_value": "2024-03-01"},
-                              "condition": "and",
-                              "expression2": {"attribute_name": "birth_date", "operator": "le",
-                                              "attribute_value": "2024-03-31"}}]
-        march = self.records(self.client.search_by_expression(docstring_example, record_type="PERSON", page=1,
-                                                              page_size=100, registry_type=None,
-                                                              registry_event_type="BIRTH", async_mode=False))
-        self.assertEqual(self.uins(march), self.persons(
-            lambda person: "2024-03-01" <= person.birth_date.isoformat() <= "2024-03-31"))
+        docstring_example = [
+            {
+                "seq_num": 1,
+                "expression1": {"attribute_name": "birth_date", "operator": "ge", "attribute_value": "2024-03-01"},
+                "condition": "and",
+                "expression2": {"attribute_name": "birth_date", "operator": "le", "attribute_value": "2024-03-31"},
+            }
+        ]
+        march = self.records(
+            self.client.search_by_expression(
+                docstring_example,
+                record_type="PERSON",
+                page=1,
+                page_size=100,
+                registry_type=None,
+                registry_event_type="BIRTH",
+                async_mode=False,
+            )
+        )
+        self.assertEqual(
+            self.uins(march), self.persons(lambda person: "2024-03-01" <= person.birth_date.isoformat() <= "2024-03-31")
+        )
         self.assertEqual(self.sent()[1]["query_type"], "predicate", "a list is a predicate in the spec")
 
         ranged = {"birth_date": {"type": "range", "gte": "2024-03-01", "lte": "2024-03-31"}}
-        opencrvs = self.records(self.client.search_by_expression(ranged, page_size=100, registry_event_type="BIRTH",
-                                                                 use_opencrvs_format=True))
+        opencrvs = self.records(
+            self.client.search_by_expression(
+                ranged, page_size=100, registry_event_type="BIRTH", use_opencrvs_format=True
+            )
+        )
         self.assertEqual(self.uins(opencrvs), self.uins(march))
         _path, criteria = self.sent()
-        self.assertEqual(criteria["query"], {"type": "ns:org:QueryType:expression",
-                                             "value": {"expression": {"query": ranged}}})
+        self.assertEqual(
+            criteria["query"], {"type": "ns:org:QueryType:expression", "value": {"expression": {"query": ranged}}}
+        )
         self.assertEqual(criteria["reg_event_type"], "birth")
 
     def test_search_by_date_range_both_formats(self):
-        spec = self.records(self.client.search_by_date_range("2024-01-01", "2024-12-31", event_type="BIRTH",
-                                                             page_size=200))
+        spec = self.records(
+            self.client.search_by_date_range("2024-01-01", "2024-12-31", event_type="BIRTH", page_size=200)
+        )
         expected = self.persons(lambda person: "2024-01-01" <= person.birth_date.isoformat() <= "2024-12-31")
         self.assertEqual(self.uins(spec), expected)
         _path, criteria = self.sent()
         self.assertEqual(criteria["query"][0]["expression1"]["attribute_name"], "birth_date")
         self.assertEqual(criteria["reg_event_type"], "live_birth")
 
-        opencrvs = self.records(self.client.search_by_date_range("2024-01-01", "2024-12-31", event_type="birth",
-                                                                 page_size=200, use_opencrvs_format=True))
+        opencrvs = self.records(
+            self.client.search_by_date_range(
+                "2024-01-01", "2024-12-31", event_type="birth", page_size=200, use_opencrvs_format=True
+            )
+        )
         self.assertEqual(self.uins(opencrvs), expected)
         _path, criteria = self.sent()
-        self.assertEqual(criteria["query"]["value"]["expression"]["query"],
-                         {"birth_date": {"type": "range", "gte": "2024-01-01", "lte": "2024-12-31"}})
+        self.assertEqual(
+            criteria["query"]["value"]["expression"]["query"],
+            {"birth_date": {"type": "range", "gte": "2024-01-01", "lte": "2024-12-31"}},
+        )
 
-        timed = self.records(self.client.search_by_date_range("2024-01-01T00:00:00Z", "2024-12-31T23:59:59Z",
-                                                              attribute_name="birth_date", page_size=200))
-        self.assertEqual(len(timed), len(self.persons(
-            lambda person: "2024-01-01T00:00:00Z" <= person.birth_date.isoformat() <= "2024-12-31T23:59:59Z")))
+        timed = self.records(
+            self.client.search_by_date_range(
+                "2024-01-01T00:00:00Z", "2024-12-31T23:59:59Z", attribute_name="birth_date", page_size=200
+            )
+        )
+        self.assertEqual(
+            len(timed),
+            len(
+                self.persons(
+                    lambda person: "2024-01-01T00:00:00Z" <= person.birth_date.isoformat() <= "2024-12-31T23:59:59Z"
+                )
+            ),
+        )
 
     def test_search_by_id_opencrvs_as_opencrvs_takes_it(self):
         found = self.records(self.client.search_by_id_opencrvs("BRN", "BR-2024-0042", event_type="birth"))
         self.assertEqual(self.uins(found), ["UIN-200000042"])
         _path, criteria = self.sent()
-        self.assertEqual((criteria["query_type"], criteria["query"], criteria["reg_event_type"]),
-                         ("idtype-value", {"type": "BRN", "value": "BR-2024-0042"}, "birth"))
+        self.assertEqual(
+            (criteria["query_type"], criteria["query"], criteria["reg_event_type"]),
+            ("idtype-value", {"type": "BRN", "value": "BR-2024-0042"}, "birth"),
+        )
         self.assertEqual(criteria["reg_type"], "ocrvs:registry_type:birth", "where OpenCRVS reads the event")
         self.assertEqual(opencrvs_refusals(self.sim.received[-1][2]), [])
         self.assertEqual(criteria["sort"], [{"attribute_name": "createdAt", "sort_order": "asc"}])
@@ -238,10 +301,14 @@ class TestOpenSPPClientCalls(CallbackCase):
                 self.client.search_by_id_opencrvs("BRN", "BR-2024-0042", async_mode=True),
                 self.client.search_by_date_range("2024-01-01", "2024-12-31", async_mode=True),
                 self.client.search_by_predicate('sex == "female"', async_mode=True),
-                self.client.search_async("idtype-value", "BRN:BR-2024-0042", "PERSON", 1, 10, None, None,
-                                         self.base_url() + "/dci/callback"),
-                self.client.search_async(query_type="idtype-value", query_value="BRN:BR-2024-0042",
-                                         callback_url=self.base_url() + "/dci/callback"),
+                self.client.search_async(
+                    "idtype-value", "BRN:BR-2024-0042", "PERSON", 1, 10, None, None, self.base_url() + "/dci/callback"
+                ),
+                self.client.search_async(
+                    query_type="idtype-value",
+                    query_value="BRN:BR-2024-0042",
+                    callback_url=self.base_url() + "/dci/callback",
+                ),
             ]
             self.wait_for_callbacks(*acks)
         for ack in acks:
@@ -328,22 +395,39 @@ class TestOpenSPPDataSourceCalls(CallbackCase):
         self.assertEqual(self.sim.stats["token_requests_in_query"] - before["token_requests_in_query"], 1)
         self.assertEqual(self.sim.stats["token_requests"] - before["token_requests"], 1)
         self.data_source.get_oauth2_token(force_refresh=True)
-        self.assertEqual(self.sim.stats["token_requests_in_query"] - before["token_requests_in_query"], 1,
-                         "the default stays in the body")
-        wrong = self.make_data_source(code="ocrvs_wrong", oauth2_credential_location="query",
-                                      oauth2_client_secret="not-the-secret")
+        self.assertEqual(
+            self.sim.stats["token_requests_in_query"] - before["token_requests_in_query"],
+            1,
+            "the default stays in the body",
+        )
+        wrong = self.make_data_source(
+            code="ocrvs_wrong", oauth2_credential_location="query", oauth2_client_secret="not-the-secret"
+        )
         with self.assertRaises(DCIError):
             wrong.get_oauth2_token()
 
     def test_make_request_and_test_connection(self):
-        message = {"transaction_id": "t-make-request", "search_request": [{
-            "reference_id": "r-1", "timestamp": "2024-01-01T00:00:00Z", "locale": "eng",
-            "search_criteria": {"version": "1.0.0", "reg_type": "ns:org:RegistryType:Civil",
-                                "query_type": "idtype-value", "query": {"type": "BRN", "value": "BR-2024-0042"},
-                                "pagination": {"page_size": 1, "page_number": 1}}}]}
+        message = {
+            "transaction_id": "t-make-request",
+            "search_request": [
+                {
+                    "reference_id": "r-1",
+                    "timestamp": "2024-01-01T00:00:00Z",
+                    "locale": "eng",
+                    "search_criteria": {
+                        "version": "1.0.0",
+                        "reg_type": "ns:org:RegistryType:Civil",
+                        "query_type": "idtype-value",
+                        "query": {"type": "BRN", "value": "BR-2024-0042"},
+                        "pagination": {"page_size": 1, "page_number": 1},
+                    },
+                }
+            ],
+        }
         response = self.data_source.make_request("/registry/sync/search", message, action="search")
-        self.assertEqual(response["message"]["search_response"][0]["data"]["reg_records"][0]["name"]["given_name"],
-                         "Maria")
+        self.assertEqual(
+            response["message"]["search_response"][0]["data"]["reg_records"][0]["name"]["given_name"], "Maria"
+        )
         envelope = {"header": {"action": "search"}, "message": message}
         self.assertEqual(self.data_source.make_request("/registry/sync/search", envelope)["header"]["status"], "succ")
         for endpoint in ("registry/sync/search", "/../admin", "https://evil.example/x"):
@@ -353,27 +437,57 @@ class TestOpenSPPDataSourceCalls(CallbackCase):
         self.assertEqual(result["params"]["type"], "success", result["params"]["message"])
 
     def rpc(self, method, *args):
-        response = self.url_open("/web/dataset/call_kw", data=json.dumps({
-            "jsonrpc": "2.0", "method": "call", "id": 1,
-            "params": {"model": "spp.dci.data.source", "method": method, "args": [[self.data_source.id], *args],
-                       "kwargs": {}}}), headers={"Content-Type": "application/json"})
+        response = self.url_open(
+            "/web/dataset/call_kw",
+            data=json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "method": "call",
+                    "id": 1,
+                    "params": {
+                        "model": "spp.dci.data.source",
+                        "method": method,
+                        "args": [[self.data_source.id], *args],
+                        "kwargs": {},
+                    },
+                }
+            ),
+            headers={"Content-Type": "application/json"},
+        )
         return response.json()
 
     def test_token_methods_are_refused_over_rpc(self):
         self.authenticate("admin", "admin")
         before = self.sim.stats["token_requests"]
-        for method, args in (("get_oauth2_token", ()), ("get_oauth2_token", (True,)), ("get_access_token", ()),
-                             ("make_request", ("/registry/sync/search", {"transaction_id": "t"}, "search"))):
+        for method, args in (
+            ("get_oauth2_token", ()),
+            ("get_oauth2_token", (True,)),
+            ("get_access_token", ()),
+            ("make_request", ("/registry/sync/search", {"transaction_id": "t"}, "search")),
+        ):
             with self.subTest(method=method):
                 body = self.rpc(method, *args)
                 self.assertIn("error", body)
                 self.assertEqual(body["error"]["data"]["name"], f"{AccessError.__module__}.AccessError")
                 self.assertNotIn("result", body)
         self.assertEqual(self.sim.stats["token_requests"], before, "no token was fetched for an RPC caller")
-        response = self.url_open("/web/dataset/call_kw", data=json.dumps({
-            "jsonrpc": "2.0", "method": "call", "id": 2,
-            "params": {"model": "spp.dci.data.source", "method": "get_by_registry_type", "args": ["CRSV"],
-                       "kwargs": {}}}), headers={"Content-Type": "application/json"})
+        response = self.url_open(
+            "/web/dataset/call_kw",
+            data=json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "method": "call",
+                    "id": 2,
+                    "params": {
+                        "model": "spp.dci.data.source",
+                        "method": "get_by_registry_type",
+                        "args": ["CRSV"],
+                        "kwargs": {},
+                    },
+                }
+            ),
+            headers={"Content-Type": "application/json"},
+        )
         error = response.json()["error"]["data"]
         self.assertEqual(error["name"], "odoo.addons.spp_dci_client.services.errors.DCIValidationError")
         self.assertIn("CRSV", error["message"])

@@ -57,8 +57,9 @@ class TestDataSource(DCICase):
             self.assertEqual(source.oauth2_client_secret, secrets.MASK)
             self.assertTrue(source.secrets_protected)
             self.env.flush_all()
-            self.env.cr.execute("SELECT oauth2_client_secret_stored FROM spp_dci_data_source WHERE id = %s",
-                                (source.id,))
+            self.env.cr.execute(
+                "SELECT oauth2_client_secret_stored FROM spp_dci_data_source WHERE id = %s", (source.id,)
+            )
             stored = self.env.cr.fetchone()[0]
             self.assertTrue(stored.startswith(secrets.ENCRYPTED))
             self.assertNotIn(CLIENT_SECRET, stored)
@@ -71,8 +72,10 @@ class TestDataSource(DCICase):
             source._get_client_config()
 
     def test_without_server_key_secrets_are_refused(self):
-        with patch.dict(os.environ, {"SPP_DCI_SECRET_KEY": "", "SPP_DCI_ALLOW_PLAIN_SECRETS": ""}), \
-                self.assertRaisesRegex(UserError, "dci_secret_key .* SPP_DCI_SECRET_KEY"):
+        with (
+            patch.dict(os.environ, {"SPP_DCI_SECRET_KEY": "", "SPP_DCI_ALLOW_PLAIN_SECRETS": ""}),
+            self.assertRaisesRegex(UserError, "dci_secret_key .* SPP_DCI_SECRET_KEY"),
+        ):
             self.make_data_source(code="unprotected")
         self.assertFalse(self.env["spp.dci.data.source"].search([("code", "=", "unprotected")]))
 
@@ -85,16 +88,17 @@ class TestDataSource(DCICase):
     def test_users_cannot_read_secrets(self):
         plain_user = new_test_user(self.env, "plain_user", groups="base.group_user")
         dci_user = new_test_user(self.env, "dci_user", groups="base.group_user,spp_dci_client.group_dci_user")
-        secret_fields = ["bearer_token", "oauth2_client_secret", "bearer_token_stored",
-                         "oauth2_client_secret_stored"]
+        secret_fields = ["bearer_token", "oauth2_client_secret", "bearer_token_stored", "oauth2_client_secret_stored"]
         with self.assertRaises(AccessError):
             self.data_source.with_user(plain_user).read(["name"])
         for field in secret_fields:
             with self.subTest(field=field), self.assertRaises(AccessError):
                 self.data_source.with_user(dci_user).read([field])
-        for model, fields in (("spp.dci.signing.key", ["private_key_stored"]),
-                              ("spp.dci.oauth.token", ["access_token_stored"]),
-                              ("spp.dci.transaction", ["result_stored"])):
+        for model, fields in (
+            ("spp.dci.signing.key", ["private_key_stored"]),
+            ("spp.dci.oauth.token", ["access_token_stored"]),
+            ("spp.dci.transaction", ["result_stored"]),
+        ):
             for user in (plain_user, dci_user):
                 with self.subTest(model=model, user=user.login), self.assertRaises(AccessError):
                     self.env[model].with_user(user).search_read([], fields)
@@ -193,9 +197,10 @@ class TestConnection(DCICase):
     def test_each_step_is_a_line_with_its_time_and_url(self):
         params = self.notify(self.data_source)
         lines = self.lines(params)
-        self.assertEqual([line.split(":")[0] for line in lines],
-                         ["✔ Token request", "✔ Search request", "✔ Response envelope", "✔ Response signature",
-                          "✔ Answer"])
+        self.assertEqual(
+            [line.split(":")[0] for line in lines],
+            ["✔ Token request", "✔ Search request", "✔ Response envelope", "✔ Response signature", "✔ Answer"],
+        )
         self.assertIn(f"{self.server.url('crvs')}/oauth2/client/token", lines[0])
         self.assertIn(f"HTTP 200 ({self.server.url('crvs')}/registry/sync/search, ", lines[1])
         for line in lines:
@@ -241,8 +246,11 @@ class TestConnection(DCICase):
         self.sim.faults.add("latency", seconds=3)
         source = self.make_data_source(code="slow_answer", timeout=1)
         failure = self.lines(self.notify(source))[-1]
-        self.assertIn(f"✘ Search request: no answer within 1 s: the server accepted the connection, then sent "
-                      f"nothing (the timeout) ({self.server.url('crvs')}/registry/sync/search", failure)
+        self.assertIn(
+            f"✘ Search request: no answer within 1 s: the server accepted the connection, then sent "
+            f"nothing (the timeout) ({self.server.url('crvs')}/registry/sync/search",
+            failure,
+        )
         self.assertIn("Check: Timeout (seconds), Base URL.", failure)
 
 
@@ -255,8 +263,9 @@ class TestSigningKeys(DCICase):
         kids = [key["kid"] for key in self.env["spp.dci.signing.key"]._get_public_jwks()["keys"]]
         self.assertIn(self.signing_key.kid, kids, "the old key stays published during rotation")
         self.assertIn(new_key.kid, kids)
-        rsa_jwk = next(key for key in self.env["spp.dci.signing.key"]._get_public_jwks()["keys"]
-                       if key["kid"] == new_key.kid)
+        rsa_jwk = next(
+            key for key in self.env["spp.dci.signing.key"]._get_public_jwks()["keys"] if key["kid"] == new_key.kid
+        )
         self.assertEqual((rsa_jwk["kty"], rsa_jwk["alg"]), ("RSA", "RS256"))
         self.assertNotIn("d", rsa_jwk)
         self.signing_key.action_revoke()

@@ -19,12 +19,14 @@ class TestTranslatedTestConnection(SimulatorMixin, HttpCase):
         for lang in ("fr_FR", "es_PE"):
             cls.env["res.lang"]._activate_lang(lang)
         cls.env["ir.module.module"].search([("name", "=", "spp_dci_client")])._update_translations(
-            ["fr_FR", "es_PE"], overwrite=True)
+            ["fr_FR", "es_PE"], overwrite=True
+        )
         cls.start_simulator()
         cls.signing_key = cls.make_signing_key()
         cls.data_source = cls.make_data_source(name="État civil simulé")
-        cls.refused_source = cls.make_data_source(name="Mauvais secret", code="test_crvs_refused",
-                                                  oauth2_client_secret=CLIENT_SECRET + "-wrong")
+        cls.refused_source = cls.make_data_source(
+            name="Mauvais secret", code="test_crvs_refused", oauth2_client_secret=CLIENT_SECRET + "-wrong"
+        )
         for login, lang in (("dci_fr", "fr_FR"), ("dci_es", "es_PE")):
             new_test_user(cls.env, login=login, lang=lang, groups="base.group_user,spp_dci_client.group_dci_admin")
 
@@ -34,8 +36,12 @@ class TestTranslatedTestConnection(SimulatorMixin, HttpCase):
         context = self.make_jsonrpc_request("/web/session/get_session_info")["user_context"]
         return context, self.make_jsonrpc_request(
             "/web/dataset/call_button/spp.dci.data.source/test_connection",
-            {"model": "spp.dci.data.source", "method": "test_connection",
-             "args": [[data_source.id]], "kwargs": {"context": context}},
+            {
+                "model": "spp.dci.data.source",
+                "method": "test_connection",
+                "args": [[data_source.id]],
+                "kwargs": {"context": context},
+            },
         )["params"]
 
     def test_result_in_french(self):
@@ -59,10 +65,12 @@ class TestTranslatedTestConnection(SimulatorMixin, HttpCase):
 
         self.assertEqual(params["type"], "danger")
         self.assertEqual(params["title"], "La connexion à Mauvais secret a échoué")
-        self.assertRegex(params["message"],
-                         r"^✘ Demande de jeton : Le registre a refusé les identifiants \(HTTP 401, "
-                         r"err\.request\.unauthorized\)\. \(\S+/token, \d+ ms\)\. "
-                         r"À vérifier : ID client OAuth2, Secret client OAuth2, Portée OAuth2, URL du jeton OAuth2\.$")
+        self.assertRegex(
+            params["message"],
+            r"^✘ Demande de jeton : Le registre a refusé les identifiants \(HTTP 401, "
+            r"err\.request\.unauthorized\)\. \(\S+/token, \d+ ms\)\. "
+            r"À vérifier : ID client OAuth2, Secret client OAuth2, Portée OAuth2, URL du jeton OAuth2\.$",
+        )
         self.assertEqual("✘ " + self.refused_source.last_error, params["message"])
         self.assertEqual(self.refused_source.state, "error")
 
@@ -73,18 +81,23 @@ class TestTranslatedTestConnection(SimulatorMixin, HttpCase):
         self.assertRegex(params["message"], r"\n✔ Sobre de la respuesta: un mensaje on-search válido \(\d+ ms\)\.\n")
 
         _context, params = self._click_test_connection("dci_es", self.refused_source)
-        self.assertRegex(params["message"],
-                         r"^✘ Solicitud de token: El registro rechazó las credenciales \(HTTP 401, "
-                         r"err\.request\.unauthorized\)\. .* Revise: ID de cliente OAuth2, ")
+        self.assertRegex(
+            params["message"],
+            r"^✘ Solicitud de token: El registro rechazó las credenciales \(HTTP 401, "
+            r"err\.request\.unauthorized\)\. .* Revise: ID de cliente OAuth2, ",
+        )
 
     def test_english_stays_the_source(self):
         new_test_user(self.env, login="dci_en", lang="en_US", groups="base.group_user,spp_dci_client.group_dci_admin")
         _context, params = self._click_test_connection("dci_en", self.refused_source)
-        self.assertRegex(params["message"],
-                         r"^✘ Token request: The registry refused the credentials \(HTTP 401, "
-                         r"err\.request\.unauthorized\)\. .* Check: OAuth2 Client ID, ")
+        self.assertRegex(
+            params["message"],
+            r"^✘ Token request: The registry refused the credentials \(HTTP 401, "
+            r"err\.request\.unauthorized\)\. .* Check: OAuth2 Client ID, ",
+        )
 
     def test_french_tour(self):
         """The data source form in headless Chromium: French labels, button and notification."""
-        self.start_tour("/odoo/action-spp_dci_client.spp_dci_data_source_action", "spp_dci_data_source_french",
-                        login="dci_fr")
+        self.start_tour(
+            "/odoo/action-spp_dci_client.spp_dci_data_source_action", "spp_dci_data_source_french", login="dci_fr"
+        )

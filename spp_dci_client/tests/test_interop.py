@@ -39,14 +39,19 @@ SYNC_PATHS = {C.PATH_SYNC_SEARCH: C.ACTION_ON_SEARCH, C.PATH_SYNC_TXN_STATUS: C.
 
 REQUEST_KINDS = {
     "search by id": lambda client: client.search_by_id("BRN", "BR-2024-0042"),
-    "predicate": lambda client: client.search_by_predicate([{
-        "seq_num": 1, "expression1": {"attribute_name": "given_name", "operator": "eq", "attribute_value": "Zoë"}}]),
+    "predicate": lambda client: client.search_by_predicate(
+        [{"seq_num": 1, "expression1": {"attribute_name": "given_name", "operator": "eq", "attribute_value": "Zoë"}}]
+    ),
     "expression": lambda client: client.search_by_expression(
-        {"collection": "Person", "query": {"name.surname": {"$eq": "Ñúñez"}}}),
+        {"collection": "Person", "query": {"name.surname": {"$eq": "Ñúñez"}}}
+    ),
     "date range": lambda client: client.search_by_date_range("2024-01-01", "2024-12-31"),
-    "batch": lambda client: client.search_batch([
-        {"query_type": "idtype-value", "query": {"type": "BRN", "value": value}}
-        for value in ("BR-2024-0042", "BR-Ç-7", "BR-2024-0043")]),
+    "batch": lambda client: client.search_batch(
+        [
+            {"query_type": "idtype-value", "query": {"type": "BRN", "value": value}}
+            for value in ("BR-2024-0042", "BR-Ç-7", "BR-2024-0043")
+        ]
+    ),
     "async": lambda client: client.search_async("idtype-value", {"type": "UIN", "value": "Ünal-1"}),
     "subscribe": lambda client: client.subscribe("live_birth"),
     "unsubscribe": lambda client: client.unsubscribe(["SUB-1", "SUB-2"]),
@@ -84,22 +89,53 @@ def answer_message(path, request):
     """A registry's message answering ``request`` (non-ASCII records included)."""
     message = request["message"]
     if path == C.PATH_SYNC_TXN_STATUS:
-        return {"transaction_id": message["transaction_id"], "correlation_id": str(uuid.uuid4()),
-                "txnstatus_response": {"txn_type": "search", "txn_status": {
+        return {
+            "transaction_id": message["transaction_id"],
+            "correlation_id": str(uuid.uuid4()),
+            "txnstatus_response": {
+                "txn_type": "search",
+                "txn_status": {
                     "transaction_id": message["txnstatus_request"]["attribute_value"],
-                    "correlation_id": str(uuid.uuid4()), "search_response": []}}}
-    return {"transaction_id": message["transaction_id"], "correlation_id": str(uuid.uuid4()), "search_response": [
-        {"reference_id": item["reference_id"], "timestamp": datetime.now(UTC).isoformat(), "status": "succ",
-         "data": {"version": "1.0.0", "reg_type": C.REGISTRY_CIVIL,
-                  "reg_record_type": "ns:org:RegistryRecordType:Person",
-                  "reg_records": [{"name": {"given_name": "Zoë", "surname": "Ñúñez"}, "sex": "female"}]},
-         "pagination": {"page_size": 10, "page_number": 1, "total_count": 1}}
-        for item in message["search_request"]]}
+                    "correlation_id": str(uuid.uuid4()),
+                    "search_response": [],
+                },
+            },
+        }
+    return {
+        "transaction_id": message["transaction_id"],
+        "correlation_id": str(uuid.uuid4()),
+        "search_response": [
+            {
+                "reference_id": item["reference_id"],
+                "timestamp": datetime.now(UTC).isoformat(),
+                "status": "succ",
+                "data": {
+                    "version": "1.0.0",
+                    "reg_type": C.REGISTRY_CIVIL,
+                    "reg_record_type": "ns:org:RegistryRecordType:Person",
+                    "reg_records": [{"name": {"given_name": "Zoë", "surname": "Ñúñez"}, "sex": "female"}],
+                },
+                "pagination": {"page_size": 10, "page_number": 1, "total_count": 1},
+            }
+            for item in message["search_request"]
+        ],
+    }
 
 
 def ack():
-    return 200, json.dumps({"message": {"ack_status": "ACK", "timestamp": datetime.now(UTC).isoformat(),
-                                        "correlation_id": str(uuid.uuid4())}}), {}
+    return (
+        200,
+        json.dumps(
+            {
+                "message": {
+                    "ack_status": "ACK",
+                    "timestamp": datetime.now(UTC).isoformat(),
+                    "correlation_id": str(uuid.uuid4()),
+                }
+            }
+        ),
+        {},
+    )
 
 
 class OpenSPPRegistry:
@@ -113,13 +149,28 @@ class OpenSPPRegistry:
             return ack()
         message = answer_message(path, request)
         count = len(message.get("search_response") or [1])
-        header = {"version": "1.0.0", "message_id": str(uuid.uuid4()), "message_ts": datetime.now(UTC),
-                  "action": SYNC_PATHS[path], "sender_id": REGISTRY_ID, "receiver_id": request["header"]["sender_id"],
-                  "total_count": count, "status": "succ", "status_reason_code": None, "status_reason_message": None,
-                  "completed_count": count}
-        envelope = openspp.sign_response(header, message, key_file(f"registry_{self.algorithm}.pem"),
-                                         f"registry-{self.algorithm}", OPENSPP_LABELS[self.algorithm],
-                                         sender_id=REGISTRY_ID, as_deployed=self.as_deployed)
+        header = {
+            "version": "1.0.0",
+            "message_id": str(uuid.uuid4()),
+            "message_ts": datetime.now(UTC),
+            "action": SYNC_PATHS[path],
+            "sender_id": REGISTRY_ID,
+            "receiver_id": request["header"]["sender_id"],
+            "total_count": count,
+            "status": "succ",
+            "status_reason_code": None,
+            "status_reason_message": None,
+            "completed_count": count,
+        }
+        envelope = openspp.sign_response(
+            header,
+            message,
+            key_file(f"registry_{self.algorithm}.pem"),
+            f"registry-{self.algorithm}",
+            OPENSPP_LABELS[self.algorithm],
+            sender_id=REGISTRY_ID,
+            as_deployed=self.as_deployed,
+        )
         if self.tamper:
             envelope["message"]["correlation_id"] = "changed-in-transit"
         return 200, json.dumps(envelope, ensure_ascii=False), {}
@@ -134,12 +185,24 @@ class OpenG2PRegistry:
     def __call__(self, path, request):
         if path not in SYNC_PATHS:
             return ack()
-        header = {"version": "1.0.0", "message_id": str(uuid.uuid4()), "message_ts": datetime.now(UTC).isoformat(),
-                  "action": SYNC_PATHS[path], "status": "succ", "sender_id": REGISTRY_ID,
-                  "receiver_id": request["header"]["sender_id"], "total_count": 1, "completed_count": 1}
+        header = {
+            "version": "1.0.0",
+            "message_id": str(uuid.uuid4()),
+            "message_ts": datetime.now(UTC).isoformat(),
+            "action": SYNC_PATHS[path],
+            "status": "succ",
+            "sender_id": REGISTRY_ID,
+            "receiver_id": request["header"]["sender_id"],
+            "total_count": 1,
+            "completed_count": 1,
+        }
         body = {"header": header, "message": answer_message(path, request)}
-        content, signature = openg2p.sign_response(body, key_file(f"registry_{self.algorithm}.pem"),
-                                                   OPENG2P_LABELS[self.algorithm], kid=f"registry-{self.algorithm}")
+        content, signature = openg2p.sign_response(
+            body,
+            key_file(f"registry_{self.algorithm}.pem"),
+            OPENG2P_LABELS[self.algorithm],
+            kid=f"registry-{self.algorithm}",
+        )
         if self.tamper:
             body["message"]["correlation_id"] = "changed-in-transit"
             content = json.dumps(body, ensure_ascii=False)
@@ -156,21 +219,34 @@ class TestPeerOracles(TransactionCase):
         cls.addClassCleanup(cls.stand_in.stop)
         cls.keys = {}
         for algorithm in ("ed25519", "rsa"):
-            key = cls.env["spp.dci.signing.key"].create({"name": f"Interop {algorithm}", "algorithm": algorithm,
-                                                         "rsa_bits": "2048"})
+            key = cls.env["spp.dci.signing.key"].create(
+                {"name": f"Interop {algorithm}", "algorithm": algorithm, "rsa_bits": "2048"}
+            )
             key.action_generate()
             key.action_activate()
             cls.keys[algorithm] = key
 
     def source(self, profile, algorithm, policy="require", **values):
-        return self.env["spp.dci.data.source"].create(dict({
-            "name": f"{profile} {algorithm}", "code": f"interop_{profile}_{algorithm}_{policy}",
-            "base_url": self.stand_in.url, "our_sender_id": SENDER_ID, "receiver_id": REGISTRY_ID,
-            "our_callback_uri": "https://openspp.example.org/dci/callback",
-            "signing_key_id": self.keys[algorithm].id, "signature_profile": profile, "signature_policy": policy,
-            "registry_public_key": key_file(f"registry_{algorithm}.pub.pem"),
-            "registry_key_id": f"registry-{algorithm}", "timeout": 5, "max_attempts": 1,
-        }, **values))
+        return self.env["spp.dci.data.source"].create(
+            dict(
+                {
+                    "name": f"{profile} {algorithm}",
+                    "code": f"interop_{profile}_{algorithm}_{policy}",
+                    "base_url": self.stand_in.url,
+                    "our_sender_id": SENDER_ID,
+                    "receiver_id": REGISTRY_ID,
+                    "our_callback_uri": "https://openspp.example.org/dci/callback",
+                    "signing_key_id": self.keys[algorithm].id,
+                    "signature_profile": profile,
+                    "signature_policy": policy,
+                    "registry_public_key": key_file(f"registry_{algorithm}.pub.pem"),
+                    "registry_key_id": f"registry-{algorithm}",
+                    "timeout": 5,
+                    "max_attempts": 1,
+                },
+                **values,
+            )
+        )
 
     def client(self, source):
         client = DCIClient(source, self.env)
@@ -193,8 +269,9 @@ class TestPeerOracles(TransactionCase):
                 with self.subTest(algorithm=algorithm, kind=kind):
                     _path, body, _headers = self.sent(kind, source)
                     verified = openspp.verify_request(body, public_key, OPENSPP_LABELS[algorithm], SENDER_ID)
-                    self.assertEqual(verified.params["kidId"],
-                                     f"{SENDER_ID}|{self.keys[algorithm].kid}|{OPENSPP_LABELS[algorithm]}")
+                    self.assertEqual(
+                        verified.params["kidId"], f"{SENDER_ID}|{self.keys[algorithm].kid}|{OPENSPP_LABELS[algorithm]}"
+                    )
                     tampered = body.replace(SENDER_ID.encode(), b"openspp-clienT", 1)
                     with self.assertRaises(openspp.PeerRejected):
                         openspp.verify_request(tampered, public_key, OPENSPP_LABELS[algorithm], "openspp-clienT")
@@ -209,8 +286,9 @@ class TestPeerOracles(TransactionCase):
                 with self.subTest(algorithm=algorithm, kind=kind):
                     _path, body, headers = self.sent(kind, source)
                     self.assertNotIn(b'"signature"', body)
-                    protected = openg2p.verify_request(body, headers["Signature"], public_key, allowed,
-                                                       registered_kid=self.keys[algorithm].kid)
+                    protected = openg2p.verify_request(
+                        body, headers["Signature"], public_key, allowed, registered_kid=self.keys[algorithm].kid
+                    )
                     self.assertNotIn("iat", protected)
                     tampered = body.replace(b'"version":"1.0.0"', b'"version":"1.0.1"', 1)
                     self.assertNotEqual(tampered, body)
@@ -241,8 +319,9 @@ class TestPeerOracles(TransactionCase):
         self.stand_in.responder = OpenSPPRegistry("ed25519")
         response = self.client(source).search_by_id("BRN", "BR-2024-0042")
         self.assertNotIn("is_msg_encrypted", response["header"])
-        self.assertEqual(response["message"]["search_response"][0]["data"]["reg_records"][0]["name"]["given_name"],
-                         "Zoë")
+        self.assertEqual(
+            response["message"]["search_response"][0]["data"]["reg_records"][0]["name"]["given_name"], "Zoë"
+        )
 
     def test_deployed_openspp_rsa_answers_unsigned(self):
         """OpenSPP2's own RSA signing fails and it answers with signature "": refused unless unsigned is allowed."""
@@ -321,15 +400,20 @@ class TestPeerModesTestConnection(SimulatorMixin, TransactionCase):
         for peer, key in (("openspp", self.signing_key), ("openg2p", self.rsa_key)):
             with self.subTest(peer=peer):
                 source = self.make_data_source(
-                    code=f"peer_{peer}", base_url=self.server.url(f"{peer}/crvs"), signature_profile=peer,
-                    signing_key_id=key.id, registry_public_key=self.sim.public_key_pem_for(peer))
+                    code=f"peer_{peer}",
+                    base_url=self.server.url(f"{peer}/crvs"),
+                    signature_profile=peer,
+                    signing_key_id=key.id,
+                    registry_public_key=self.sim.public_key_pem_for(peer),
+                )
                 notification = source.test_connection()
                 self.assertEqual(source.state, "active", source.last_error)
                 self.assertIn("Response signature: valid", notification["params"]["message"])
 
     def test_a_mismatched_profile_fails_test_connection(self):
-        source = self.make_data_source(code="peer_mismatch", base_url=self.server.url("openg2p/crvs"),
-                                       signature_profile="openspp")
+        source = self.make_data_source(
+            code="peer_mismatch", base_url=self.server.url("openg2p/crvs"), signature_profile="openspp"
+        )
         source.test_connection()
         self.assertEqual(source.state, "error")
 
@@ -345,10 +429,13 @@ class TestPeerCallbacks(CallbackCase):
 
     def peer_source(self, peer):
         return self.make_data_source(
-            code=f"callback_{peer}", base_url=self.server.url(f"{peer}/crvs"), signature_profile=peer,
+            code=f"callback_{peer}",
+            base_url=self.server.url(f"{peer}/crvs"),
+            signature_profile=peer,
             signing_key_id=(self.rsa_key if peer == "openg2p" else self.signing_key).id,
             registry_public_key=self.sim.public_key_pem_for(peer),
-            our_callback_uri=self.base_url() + "/dci/callback")
+            our_callback_uri=self.base_url() + "/dci/callback",
+        )
 
     def test_async_search_callbacks_signed_each_peers_way(self):
         for peer in ("openspp", "openg2p"):
@@ -364,16 +451,25 @@ class TestPeerCallbacks(CallbackCase):
                 ack = client.search_async("idtype-value", {"type": "BRN", "value": "BR-2024-0042"})
             self.env["spp.dci.transaction"]._wait_for_callbacks([ack["transaction_id"]], 10)
         message = {"transaction_id": ack["transaction_id"], "correlation_id": "c", "search_response": []}
-        head = {"version": "1.0.0", "message_id": str(uuid.uuid4()), "message_ts": datetime.now(UTC).isoformat(),
-                "action": "on-search", "status": "succ", "sender_id": "crvs.simulator", "receiver_id": "openspp.test",
-                "total_count": 1}
+        head = {
+            "version": "1.0.0",
+            "message_id": str(uuid.uuid4()),
+            "message_ts": datetime.now(UTC).isoformat(),
+            "action": "on-search",
+            "status": "succ",
+            "sender_id": "crvs.simulator",
+            "receiver_id": "openspp.test",
+            "total_count": 1,
+        }
         signed = get_profile("openg2p").sign_envelope(head, message, self.sim.rsa_signer, "crvs.simulator")
         forged = dict(signed.envelope, message=dict(message, correlation_id="forged"))
-        response = self.url_open("/dci/callback", data=json.dumps(forged),
-                                 headers={"Content-Type": "application/json", **signed.http_headers})
-        self.assertEqual((response.status_code, response.json()["errors"][0]["code"]),
-                         (401, "err.signature.invalid"))
-        unsigned = self.url_open("/dci/callback", data=json.dumps(signed.envelope),
-                                 headers={"Content-Type": "application/json"})
-        self.assertEqual((unsigned.status_code, unsigned.json()["errors"][0]["code"]),
-                         (401, "err.signature.missing"))
+        response = self.url_open(
+            "/dci/callback",
+            data=json.dumps(forged),
+            headers={"Content-Type": "application/json", **signed.http_headers},
+        )
+        self.assertEqual((response.status_code, response.json()["errors"][0]["code"]), (401, "err.signature.invalid"))
+        unsigned = self.url_open(
+            "/dci/callback", data=json.dumps(signed.envelope), headers={"Content-Type": "application/json"}
+        )
+        self.assertEqual((unsigned.status_code, unsigned.json()["errors"][0]["code"]), (401, "err.signature.missing"))

@@ -105,8 +105,11 @@ class TestSecuritySameCursor(DCICase):
         config = self.data_source._get_client_config()
         for name, values in cases.items():
             with self.subTest(case=name):
-                self.env["spp.dci.transaction"]._log_message(config, self.env.uid, dict(
-                    values, action="search", transaction_id=f"coerce-{name}", reference_ids=[{"not": "a string"}]))
+                self.env["spp.dci.transaction"]._log_message(
+                    config,
+                    self.env.uid,
+                    dict(values, action="search", transaction_id=f"coerce-{name}", reference_ids=[{"not": "a string"}]),
+                )
                 row = self.log_rows(f"coerce-{name}")
                 self.assertEqual(len(row), 1)
                 self.assertNotIn("\x00", row.reason_code or "")
@@ -119,9 +122,12 @@ class TestSecuritySameCursor(DCICase):
         for name, body in (("deep", b"[" * 200000 + b"]" * 200000), ("huge-number", b'{"header": 1e999999}')):
             server = serve_once(body)
             self.addCleanup(server.shutdown)
-            source = self.make_data_source(code=f"hostile_{name.replace('-', '_')}", auth_type="none",
-                                           base_url=f"http://127.0.0.1:{server.server_address[1]}",
-                                           signature_policy="off")
+            source = self.make_data_source(
+                code=f"hostile_{name.replace('-', '_')}",
+                auth_type="none",
+                base_url=f"http://127.0.0.1:{server.server_address[1]}",
+                signature_policy="off",
+            )
             raised = None
             try:
                 DCIClient(source, self.env).search_by_id("BRN", "BR-2024-0042")
@@ -135,20 +141,27 @@ class TestSecuritySameCursor(DCICase):
     def test_connection_is_logged(self):
         self.notify()
         self.env.invalidate_all()
-        row = self.env["spp.dci.transaction"].sudo().search(
-            [("origin", "=", f"spp.dci.data.source,{self.data_source.id}")], limit=1)
+        row = (
+            self.env["spp.dci.transaction"]
+            .sudo()
+            .search([("origin", "=", f"spp.dci.data.source,{self.data_source.id}")], limit=1)
+        )
         self.assertEqual((row.action, row.state, row.http_status), ("search", "done", 200))
 
     # item 12: no key, no secrets (except in development mode), and a warning at start
 
     def test_missing_key_is_logged_at_start(self):
         self.assertFalse(odoo_config.get("dci_secret_key"), "make test passes its key in the environment")
-        with patch.dict(os.environ, {"SPP_DCI_SECRET_KEY": ""}), \
-                self.assertLogs("odoo.addons.spp_dci_client.models.data_source", "WARNING") as logs:
+        with (
+            patch.dict(os.environ, {"SPP_DCI_SECRET_KEY": ""}),
+            self.assertLogs("odoo.addons.spp_dci_client.models.data_source", "WARNING") as logs,
+        ):
             self.env["spp.dci.data.source"]._register_hook()
         self.assertIn("dci_secret_key", logs.output[0])
-        with patch.dict(os.environ, {"SPP_DCI_SECRET_KEY": ""}), \
-                self.assertRaisesRegex(DCIConfigurationError, "SPP_DCI_SECRET_KEY"):
+        with (
+            patch.dict(os.environ, {"SPP_DCI_SECRET_KEY": ""}),
+            self.assertRaisesRegex(DCIConfigurationError, "SPP_DCI_SECRET_KEY"),
+        ):
             self.env["spp.dci.signing.key"].create({"name": "No key"}).action_generate()
 
     # item 19: no secret in a repr; keys rotate
@@ -199,11 +212,24 @@ class TestProcesses(SimulatorMixin, TransactionCase):
     def commit_source(self, code, **values):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            source = env["spp.dci.data.source"].create(dict({
-                "name": code, "code": code, "registry_type": "ns:org:RegistryType:Civil",
-                "base_url": self.server.url("crvs"), "auth_type": "oauth2", "oauth2_client_id": CLIENT_ID,
-                "oauth2_client_secret": CLIENT_SECRET, "our_sender_id": SENDER_ID, "receiver_id": "crvs.simulator",
-                "signature_policy": "off", "timeout": 10}, **values))
+            source = env["spp.dci.data.source"].create(
+                dict(
+                    {
+                        "name": code,
+                        "code": code,
+                        "registry_type": "ns:org:RegistryType:Civil",
+                        "base_url": self.server.url("crvs"),
+                        "auth_type": "oauth2",
+                        "oauth2_client_id": CLIENT_ID,
+                        "oauth2_client_secret": CLIENT_SECRET,
+                        "our_sender_id": SENDER_ID,
+                        "receiver_id": "crvs.simulator",
+                        "signature_policy": "off",
+                        "timeout": 10,
+                    },
+                    **values,
+                )
+            )
             source_id = source.id
         self.addCleanup(self.drop_source, source_id)
         return source_id
@@ -215,13 +241,21 @@ class TestProcesses(SimulatorMixin, TransactionCase):
             cr.execute("DELETE FROM spp_dci_data_source WHERE id = %s", (source_id,))
 
     def worker(self, *args):
-        settings = {key: odoo_config[key] for key in ("db_host", "db_port", "db_user", "db_password",
-                                                      "addons_path", "dci_secret_key") if key in odoo_config.options}
+        settings = {
+            key: odoo_config[key]
+            for key in ("db_host", "db_port", "db_user", "db_password", "addons_path", "dci_secret_key")
+            if key in odoo_config.options
+        }
         settings["db_name"] = [self.env.cr.dbname]
         odoo_path = str(Path(odoo.release.__file__).resolve().parents[1])
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [odoo_path, os.environ.get("PYTHONPATH")])))
-        return subprocess.Popen([sys.executable, str(WORKER), json.dumps(settings), *map(str, args)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        return subprocess.Popen(
+            [sys.executable, str(WORKER), json.dumps(settings), *map(str, args)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
 
     # item 6: one token for many processes, no error
 
@@ -239,8 +273,7 @@ class TestProcesses(SimulatorMixin, TransactionCase):
         self.assertEqual(len(hashes), 1, hashes)
         self.assertEqual(self.sim.stats["token_requests"] - before, 1)
         with self.registry.cursor() as cr:
-            cr.execute("SELECT access_token_stored FROM spp_dci_oauth_token WHERE data_source_id = %s",
-                       (source_id,))
+            cr.execute("SELECT access_token_stored FROM spp_dci_oauth_token WHERE data_source_id = %s", (source_id,))
             stored = secrets.decrypt(cr.fetchone()[0])
         self.assertEqual(hashlib.sha256(stored.encode()).hexdigest(), hashes.pop())
 
@@ -249,8 +282,10 @@ class TestProcesses(SimulatorMixin, TransactionCase):
     def test_connection_with_expired_token_in_real_cursors(self):
         source_id = self.commit_source("sa_expired")
         with self.registry.cursor() as cr:
-            cr.execute("INSERT INTO spp_dci_oauth_token (data_source_id, access_token_stored, expires_at) "
-                       "VALUES (%s, %s, %s)", (source_id, secrets.encrypt("expired-token"), time.time() - 60))
+            cr.execute(
+                "INSERT INTO spp_dci_oauth_token (data_source_id, access_token_stored, expires_at) VALUES (%s, %s, %s)",
+                (source_id, secrets.encrypt("expired-token"), time.time() - 60),
+            )
         before = self.sim.stats["token_requests"]
         started = time.monotonic()
         with self.registry.cursor() as cr:

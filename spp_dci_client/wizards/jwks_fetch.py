@@ -12,8 +12,11 @@ class DciJwksFetch(models.TransientModel):
     _description = "Fetch Registry Keys"
 
     data_source_id = fields.Many2one("spp.dci.data.source", required=True, readonly=True, ondelete="cascade")
-    url = fields.Char(string="JWKS URL", required=True,
-                      help="Where the registry publishes its public keys, usually <server>/.well-known/jwks.json.")
+    url = fields.Char(
+        string="JWKS URL",
+        required=True,
+        help="Where the registry publishes its public keys, usually <server>/.well-known/jwks.json.",
+    )
     fetched = fields.Boolean(readonly=True)
     key_ids = fields.One2many("spp.dci.jwks.fetch.key", "wizard_id", string="Keys Found")
 
@@ -25,13 +28,26 @@ class DciJwksFetch(models.TransientModel):
         if not URL_PATTERN.match(self.url or ""):
             raise UserError(self.env._("The JWKS URL must be an http(s) URL, got %r.", self.url))
         keys = fetch_registry_keys(self.url, timeout=float(source.timeout), verify=source.verify_ssl)
-        self.write({
-            "fetched": True,
-            "key_ids": [(5, 0, 0)] + [(0, 0, {
-                "kid": key.kid, "key_type": key.key_type, "thumbprint": key.thumbprint,
-                "public_key_pem": key.public_key_pem, "selected": len(keys) == 1,
-            }) for key in keys],
-        })
+        self.write(
+            {
+                "fetched": True,
+                "key_ids": [(5, 0, 0)]
+                + [
+                    (
+                        0,
+                        0,
+                        {
+                            "kid": key.kid,
+                            "key_type": key.key_type,
+                            "thumbprint": key.thumbprint,
+                            "public_key_pem": key.public_key_pem,
+                            "selected": len(keys) == 1,
+                        },
+                    )
+                    for key in keys
+                ],
+            }
+        )
         return self._action_reopen()
 
     def action_pin_key(self):
@@ -39,13 +55,16 @@ class DciJwksFetch(models.TransientModel):
         self.ensure_one()
         chosen = self.key_ids.filtered("selected")
         if len(chosen) != 1:
-            raise UserError(self.env._("Choose exactly one key to pin (%s chosen), or trust every key at this "
-                                       "URL.", len(chosen)))
-        self.data_source_id.write({
-            "registry_public_key": chosen.public_key_pem,
-            "registry_key_id": chosen.kid,
-            "registry_jwks_url": self.url,
-        })
+            raise UserError(
+                self.env._("Choose exactly one key to pin (%s chosen), or trust every key at this URL.", len(chosen))
+            )
+        self.data_source_id.write(
+            {
+                "registry_public_key": chosen.public_key_pem,
+                "registry_key_id": chosen.kid,
+                "registry_jwks_url": self.url,
+            }
+        )
         return {"type": "ir.actions.act_window_close"}
 
     def action_trust_url(self):
@@ -53,11 +72,13 @@ class DciJwksFetch(models.TransientModel):
         self.ensure_one()
         if not self.fetched:
             raise UserError(self.env._("Fetch the keys first, to see what the URL publishes."))
-        self.data_source_id.write({
-            "registry_jwks_url": self.url,
-            "registry_public_key": False,
-            "registry_key_id": False,
-        })
+        self.data_source_id.write(
+            {
+                "registry_jwks_url": self.url,
+                "registry_public_key": False,
+                "registry_key_id": False,
+            }
+        )
         return {"type": "ir.actions.act_window_close"}
 
     @api.private

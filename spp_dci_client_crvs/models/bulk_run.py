@@ -8,15 +8,18 @@ from ..services.crvs_service import birth_queries, birth_result, first_record
 class DciBulkRun(models.Model):
     _inherit = "spp.dci.bulk.run"
 
-    kind = fields.Selection(selection_add=[("crvs_birth", "Birth verification (CRVS)")],
-                            ondelete={"crvs_birth": "cascade"})
+    kind = fields.Selection(
+        selection_add=[("crvs_birth", "Birth verification (CRVS)")], ondelete={"crvs_birth": "cascade"}
+    )
 
     def _bulk_process(self, client, payloads):
         if self.kind != "crvs_birth":
             return super()._bulk_process(client, payloads)
         if self.data_source_id.sudo().record_format == "opencrvs":
-            items = [client.search_by_id_opencrvs(kind, value, page_size=1)["message"]["search_response"][0]
-                     for kind, value in payloads]
+            items = [
+                client.search_by_id_opencrvs(kind, value, page_size=1)["message"]["search_response"][0]
+                for kind, value in payloads
+            ]
         else:
             items = client.search_batch(birth_queries(payloads), strict=False)
         outcomes = []

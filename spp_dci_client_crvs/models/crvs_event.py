@@ -29,9 +29,17 @@ class DciCrvsEvent(models.Model):
     event_date = fields.Date(readonly=True)
     identifiers = fields.Char(readonly=True, help="The person's identifiers in the registry.")
     partner_id = fields.Many2one("res.partner", string="Registrant", index=True)
-    state = fields.Selection([("unmatched", "No matching registrant"), ("applied", "Applied"),
-                              ("reverted", "Reverted"), ("ignored", "Nothing to change")],
-                             required=True, default="unmatched", readonly=True)
+    state = fields.Selection(
+        [
+            ("unmatched", "No matching registrant"),
+            ("applied", "Applied"),
+            ("reverted", "Reverted"),
+            ("ignored", "Nothing to change"),
+        ],
+        required=True,
+        default="unmatched",
+        readonly=True,
+    )
     changes = fields.Text(readonly=True, help="JSON: field -> [previous value, new value].")
     raw_record = fields.Text(groups="spp_dci_client.group_dci_admin", readonly=True)
 
@@ -47,19 +55,31 @@ class DciCrvsEvent(models.Model):
             records = data.get("reg_records") or []
             for record in records if isinstance(records, list) else [records]:
                 person = parse_person(record)
-                subscription = self.env["spp.dci.crvs.subscription"].sudo().search([
-                    ("data_source_id", "=", data_source.id), ("event_type", "=", event_type),
-                    ("state", "=", "active")], limit=1)
-                event = self.sudo().create({
-                    "data_source_id": data_source.id,
-                    "subscription_id": subscription.id,
-                    "event_type": event_type,
-                    "event_date": person["death_date"] if event_type == "death" else person["birth_date"],
-                    "identifiers": ", ".join(f"{pair['identifier_type']} {pair['identifier_value']}"
-                                             for pair in person["identifiers"]),
-                    "partner_id": self._match_partner(person["identifiers"]).id,
-                    "raw_record": json.dumps(record),
-                })
+                subscription = (
+                    self.env["spp.dci.crvs.subscription"]
+                    .sudo()
+                    .search(
+                        [
+                            ("data_source_id", "=", data_source.id),
+                            ("event_type", "=", event_type),
+                            ("state", "=", "active"),
+                        ],
+                        limit=1,
+                    )
+                )
+                event = self.sudo().create(
+                    {
+                        "data_source_id": data_source.id,
+                        "subscription_id": subscription.id,
+                        "event_type": event_type,
+                        "event_date": person["death_date"] if event_type == "death" else person["birth_date"],
+                        "identifiers": ", ".join(
+                            f"{pair['identifier_type']} {pair['identifier_value']}" for pair in person["identifiers"]
+                        ),
+                        "partner_id": self._match_partner(person["identifiers"]).id,
+                        "raw_record": json.dumps(record),
+                    }
+                )
                 event._apply()
                 events |= event
         return events
@@ -67,9 +87,14 @@ class DciCrvsEvent(models.Model):
     @api.model
     def _match_partner(self, identifiers):
         for pair in identifiers:
-            found = self.env["spp.dci.partner.identifier"].sudo().search([
-                ("identifier_type", "=", pair["identifier_type"]), ("value", "=", pair["identifier_value"])],
-                limit=1)
+            found = (
+                self.env["spp.dci.partner.identifier"]
+                .sudo()
+                .search(
+                    [("identifier_type", "=", pair["identifier_type"]), ("value", "=", pair["identifier_value"])],
+                    limit=1,
+                )
+            )
             if found:
                 return found.partner_id
         return self.env["res.partner"]
@@ -89,8 +114,11 @@ class DciCrvsEvent(models.Model):
                 continue
             partner = event.partner_id.sudo()
             new = event._new_values()
-            changes = {name: [_json_value(partner[name]), _json_value(value)]
-                       for name, value in new.items() if partner[name] != value}
+            changes = {
+                name: [_json_value(partner[name]), _json_value(value)]
+                for name, value in new.items()
+                if partner[name] != value
+            }
             if not changes:
                 event.state = "ignored"
                 continue

@@ -20,15 +20,24 @@ class DciCrvsSubscription(models.Model):
     _order = "id desc"
     _rec_name = "event_type"
 
-    data_source_id = fields.Many2one("spp.dci.data.source", string="Registry", required=True, ondelete="cascade",
-                                     readonly=True)
+    data_source_id = fields.Many2one(
+        "spp.dci.data.source", string="Registry", required=True, ondelete="cascade", readonly=True
+    )
     event_type = fields.Selection(EVENT_TYPES, required=True, readonly=True)
     transaction_id = fields.Char(readonly=True, index=True)
-    code = fields.Char(string="Subscription Code", readonly=True, index=True,
-                       help="The registry's code for this subscription, once it has confirmed it.")
-    state = fields.Selection([("requested", "Requested"), ("active", "Active"), ("cancelled", "Cancelled"),
-                              ("failed", "Failed")], string="Status", default="requested", required=True,
-                             readonly=True)
+    code = fields.Char(
+        string="Subscription Code",
+        readonly=True,
+        index=True,
+        help="The registry's code for this subscription, once it has confirmed it.",
+    )
+    state = fields.Selection(
+        [("requested", "Requested"), ("active", "Active"), ("cancelled", "Cancelled"), ("failed", "Failed")],
+        string="Status",
+        default="requested",
+        required=True,
+        readonly=True,
+    )
     confirmed_date = fields.Datetime(string="Confirmed on", readonly=True)
     event_ids = fields.One2many("spp.dci.crvs.event", "subscription_id", string="Events")
 
@@ -47,8 +56,12 @@ class DciCrvsSubscription(models.Model):
             state, message = results.get(subscription.transaction_id, ("pending", None))
             if state == "pending":
                 continue
-            codes = [entry.get("code") for item in (message or {}).get("subscribe_response", [])
-                     if item.get("status") != "rjct" for entry in item.get("subscriptions") or []]
+            codes = [
+                entry.get("code")
+                for item in (message or {}).get("subscribe_response", [])
+                if item.get("status") != "rjct"
+                for entry in item.get("subscriptions") or []
+            ]
             if state == "done" and codes:
                 subscription.write({"code": codes[0], "state": "active", "confirmed_date": fields.Datetime.now()})
             else:
@@ -66,7 +79,8 @@ class DciCrvsSubscription(models.Model):
             service = CRVSService(self.env, data_source.code)
             try:
                 service.unsubscribe_events(
-                    event_types=mine.filtered(lambda sub: sub.state == "active").mapped("event_type"))
+                    event_types=mine.filtered(lambda sub: sub.state == "active").mapped("event_type")
+                )
             finally:
                 service.close()
         return True

@@ -15,4 +15,5 @@ class DciTransaction(models.Model):
             self.env["spp.dci.crvs.event"].sudo()._create_from_notify(data_source, envelope["message"])
         elif action == C.ACTION_ON_SUBSCRIBE:
             self.env["spp.dci.crvs.subscription"].sudo().search(
-                [("transaction_id", "=", self.transaction_id)])._refresh_from_callbacks()
+                [("transaction_id", "=", self.transaction_id)]
+            )._refresh_from_callbacks()

@@ -34,11 +34,13 @@ class CRVSService(RegistryService):
     def _lookup(self, identifier_type, identifier_value, event):
         """The first record for the identifier, asked for among the registry's ``event`` records."""
         if self.record_format == "opencrvs":
-            response = self.client.search_by_id_opencrvs(identifier_type, identifier_value,
-                                                         event_type=OPENCRVS_EVENTS[event], page_size=1)
+            response = self.client.search_by_id_opencrvs(
+                identifier_type, identifier_value, event_type=OPENCRVS_EVENTS[event], page_size=1
+            )
         else:
-            response = self.client.search_by_id(identifier_type, identifier_value, page_size=1,
-                                                registry_event_type=event)
+            response = self.client.search_by_id(
+                identifier_type, identifier_value, page_size=1, registry_event_type=event
+            )
         return first_record(response["message"]["search_response"][0])
 
     def verify_birth(self, identifier_type, identifier_value):
@@ -51,8 +53,7 @@ class CRVSService(RegistryService):
         unless the registry gives them, in the record or as the records of the
         parent identifiers (looked up in one more request).
         """
-        result = birth_result(self._lookup(identifier_type, identifier_value, BIRTH), identifier_type,
-                              identifier_value)
+        result = birth_result(self._lookup(identifier_type, identifier_value, BIRTH), identifier_type, identifier_value)
         return self._with_parent_names([result])[0]
 
     def check_death(self, identifier_type, identifier_value):
@@ -80,8 +81,9 @@ class CRVSService(RegistryService):
         if self.record_format == "opencrvs":
             return [self.verify_birth(*pair) for pair in pairs]
         items = self.client.search_batch(birth_queries(pairs))
-        return self._with_parent_names([birth_result(first_record(item), kind, value)
-                                        for (kind, value), item in zip(pairs, items, strict=True)])
+        return self._with_parent_names(
+            [birth_result(first_record(item), kind, value) for (kind, value), item in zip(pairs, items, strict=True)]
+        )
 
     def _with_parent_names(self, results):
         """Fill mother_name and father_name, looking the parents' identifiers up in one batch.
@@ -101,9 +103,13 @@ class CRVSService(RegistryService):
                     wanted[(result[key]["identifier_type"], result[key]["identifier_value"])] = None
         if not wanted:
             return results
-        items = self.client.search_batch([{"query_type": C.QUERY_IDTYPE_VALUE,
-                                           "query": {"type": kind, "value": value}, "page_size": 1}
-                                          for kind, value in wanted], strict=False)
+        items = self.client.search_batch(
+            [
+                {"query_type": C.QUERY_IDTYPE_VALUE, "query": {"type": kind, "value": value}, "page_size": 1}
+                for kind, value in wanted
+            ],
+            strict=False,
+        )
         parents = {pair: first_record(item) for pair, item in zip(wanted, items, strict=True)}
         for result in filter(None, results):
             for key, default_role in (("parent1_identifier", "mother"), ("parent2_identifier", "father")):
@@ -124,8 +130,11 @@ class CRVSService(RegistryService):
         when the registry has no such birth.
         """
         return self.env["spp.dci.bulk.run"]._start(
-            self.data_source, "crvs_birth", ([kind, value] for kind, value in pairs),
-            name or self.env._("Birth verification on %s", self.data_source.sudo().code))
+            self.data_source,
+            "crvs_birth",
+            ([kind, value] for kind, value in pairs),
+            name or self.env._("Birth verification on %s", self.data_source.sudo().code),
+        )
 
     def subscribe_events(self, event_types=None, wait=5.0):
         """Subscribe to vital events (default: live_birth and death); returns subscription codes.
@@ -139,16 +148,25 @@ class CRVSService(RegistryService):
         event_types = list(dict.fromkeys(E.event_type(kind) for kind in event_types or DEFAULT_EVENT_TYPES))
         subscriptions = self.env["spp.dci.crvs.subscription"].sudo()
         for event_type in event_types:
-            existing = subscriptions.search([("data_source_id", "=", self.data_source.id),
-                                             ("event_type", "=", event_type),
-                                             ("state", "in", ("requested", "active"))], limit=1)
+            existing = subscriptions.search(
+                [
+                    ("data_source_id", "=", self.data_source.id),
+                    ("event_type", "=", event_type),
+                    ("state", "in", ("requested", "active")),
+                ],
+                limit=1,
+            )
             if existing:
                 subscriptions |= existing
                 continue
-            ack = self.client.subscribe(event_type,
-                                        notify_record_type=self.data_source.sudo().notify_record_type)
-            subscriptions |= subscriptions.create({"data_source_id": self.data_source.id, "event_type": event_type,
-                                                   "transaction_id": ack["transaction_id"]})
+            ack = self.client.subscribe(event_type, notify_record_type=self.data_source.sudo().notify_record_type)
+            subscriptions |= subscriptions.create(
+                {
+                    "data_source_id": self.data_source.id,
+                    "event_type": event_type,
+                    "transaction_id": ack["transaction_id"],
+                }
+            )
         requested = subscriptions.filtered(lambda subscription: subscription.state == "requested")
         if requested:
             results = self.env["spp.dci.transaction"]._wait_for_callbacks(requested.mapped("transaction_id"), wait)
@@ -167,8 +185,9 @@ class CRVSService(RegistryService):
         if subscription_codes:
             codes = [subscription_codes] if isinstance(subscription_codes, str) else list(subscription_codes)
             ack = self.client.unsubscribe(codes)
-            subscriptions.search([("data_source_id", "=", self.data_source.id),
-                                  ("code", "in", codes)]).write({"state": "cancelled"})
+            subscriptions.search([("data_source_id", "=", self.data_source.id), ("code", "in", codes)]).write(
+                {"state": "cancelled"}
+            )
             return ack
         domain = [("data_source_id", "=", self.data_source.id), ("state", "=", "active")]
         if event_types:
@@ -200,12 +219,19 @@ def birth_result(record, identifier_type, identifier_value):
     person = parse_person(record)
     if not person["birth_date"]:
         return None
-    return dict(person, identifier_type=identifier_type, identifier_value=str(identifier_value).strip(),
-                raw_record=record)
+    return dict(
+        person, identifier_type=identifier_type, identifier_value=str(identifier_value).strip(), raw_record=record
+    )
 
 
 def birth_queries(pairs):
     """The search queries of verify_births, one per (identifier_type, identifier_value) pair."""
-    return [{"query_type": C.QUERY_IDTYPE_VALUE, "query": {"type": kind, "value": value}, "event_type": BIRTH,
-             "page_size": 1}
-            for kind, value in pairs]
+    return [
+        {
+            "query_type": C.QUERY_IDTYPE_VALUE,
+            "query": {"type": kind, "value": value},
+            "event_type": BIRTH,
+            "page_size": 1,
+        }
+        for kind, value in pairs
+    ]

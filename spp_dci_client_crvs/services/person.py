@@ -68,8 +68,11 @@ def parse_person(record):
     if isinstance(birth_place, dict):
         birth_place = birth_place.get("name")
     death_date = _iso_date(record.get("death_date") or record.get("deathdate") or record.get("deceasedDateTime"))
-    deceased = bool(death_date) or record.get("deceasedBoolean") is True \
+    deceased = (
+        bool(death_date)
+        or record.get("deceasedBoolean") is True
         or any(pair["identifier_type"] == "DRN" for pair in identifiers(record))
+    )
     sex = record.get("sex") or record.get("gender") or ""
     return {
         "person_name": " ".join(part for part in (given, family) if part),

@@ -40,8 +40,13 @@ class TestBulkRunWorkers(BaseCase):
         super().setUpClass()
         cls.dbname = odoo.tests.get_db_name()
         cls.client_keys = {}
-        cls.sim = SimulatedRegistry(Population(size=ITEMS + 50), client_keys=cls.client_keys,
-                                    clients={"e2e": "e2e-secret"}, require_signature=True, keep_requests=True)
+        cls.sim = SimulatedRegistry(
+            Population(size=ITEMS + 50),
+            client_keys=cls.client_keys,
+            clients={"e2e": "e2e-secret"},
+            require_signature=True,
+            keep_requests=True,
+        )
         cls.server = SimulatorServer(cls.sim).start()
         cls.addClassCleanup(cls.server.stop)
 
@@ -60,21 +65,35 @@ class TestBulkRunWorkers(BaseCase):
         key.action_generate()
         key.action_activate()
         self.client_keys[key.kid] = load_public_key(key.public_key_pem)
-        env["spp.dci.data.source"].create({
-            "name": CODE, "code": CODE, "registry_type": "ns:org:RegistryType:Civil",
-            "base_url": self.server.url("crvs"), "auth_type": "oauth2", "oauth2_client_id": "e2e",
-            "oauth2_client_secret": "e2e-secret", "our_sender_id": "openspp.e2e",
-            "receiver_id": "crvs.simulator", "signing_key_id": key.id,
-            "registry_public_key": self.sim.public_key_pem, "max_batch_size": 10, "bulk_capacity": 2,
-        })
+        env["spp.dci.data.source"].create(
+            {
+                "name": CODE,
+                "code": CODE,
+                "registry_type": "ns:org:RegistryType:Civil",
+                "base_url": self.server.url("crvs"),
+                "auth_type": "oauth2",
+                "oauth2_client_id": "e2e",
+                "oauth2_client_secret": "e2e-secret",
+                "our_sender_id": "openspp.e2e",
+                "receiver_id": "crvs.simulator",
+                "signing_key_id": key.id,
+                "registry_public_key": self.sim.public_key_pem,
+                "max_batch_size": 10,
+                "bulk_capacity": 2,
+            }
+        )
         pairs = [("BRN", person.brn) for person in self.sim.population.persons if person.brn][:ITEMS]
         run = CRVSService(env, CODE).start_verify_births(pairs)
         return run.id, key.id, pairs
 
     def remove(self, env, run_id, key_id):
         run = env["spp.dci.bulk.run"].browse(run_id)
-        env["queue.job"].search([("model_name", "=", "spp.dci.bulk.chunk"),
-                                 ("identity_key", "in", [chunk._identity_key() for chunk in run.chunk_ids])]).unlink()
+        env["queue.job"].search(
+            [
+                ("model_name", "=", "spp.dci.bulk.chunk"),
+                ("identity_key", "in", [chunk._identity_key() for chunk in run.chunk_ids]),
+            ]
+        ).unlink()
         source = run.data_source_id
         run.unlink()
         source.unlink()
@@ -84,19 +103,45 @@ class TestBulkRunWorkers(BaseCase):
         """odoo-bin with two HTTP workers and the queue_job runner, killed by timeout if we die first."""
         odoo_bin = str(Path(odoo.__path__[0]).parent / "odoo-bin")
         command = [
-            "timeout", "-s", "KILL", str(DEADLINE + 30), sys.executable, odoo_bin,
-            "--addons-path", ",".join(config["addons_path"]), "--data-dir", config["data_dir"],
-            "-d", self.dbname, "--db-filter", f"^{self.dbname}$", "--workers", "2", "--max-cron-threads", "0",
-            "--http-interface", "127.0.0.1", "--http-port", str(free_port()), "--load", "base,web,queue_job",
-            "--limit-time-real", "120", "--log-level", "info",
+            "timeout",
+            "-s",
+            "KILL",
+            str(DEADLINE + 30),
+            sys.executable,
+            odoo_bin,
+            "--addons-path",
+            ",".join(config["addons_path"]),
+            "--data-dir",
+            config["data_dir"],
+            "-d",
+            self.dbname,
+            "--db-filter",
+            f"^{self.dbname}$",
+            "--workers",
+            "2",
+            "--max-cron-threads",
+            "0",
+            "--http-interface",
+            "127.0.0.1",
+            "--http-port",
+            str(free_port()),
+            "--load",
+            "base,web,queue_job",
+            "--limit-time-real",
+            "120",
+            "--log-level",
+            "info",
         ]
-        for option, name in (("--db_host", "db_host"), ("--db_port", "db_port"), ("--db_user", "db_user"),
-                             ("--db_password", "db_password")):
+        for option, name in (
+            ("--db_host", "db_host"),
+            ("--db_port", "db_port"),
+            ("--db_user", "db_user"),
+            ("--db_password", "db_password"),
+        ):
             if config[name]:
                 command += [option, str(config[name])]
         environment = dict(os.environ, ODOO_QUEUE_JOB_CHANNELS="root:2")
-        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment,
-                                start_new_session=True)
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment, start_new_session=True)
 
     def test_runner_and_two_workers_complete_a_run(self):
         # Jobs of some seconds each: a worker busy with one job cannot take the next, so two
@@ -127,15 +172,25 @@ class TestBulkRunWorkers(BaseCase):
             run = env["spp.dci.bulk.run"].browse(run_id)
             items = env["spp.dci.bulk.item"].search([("run_id", "=", run_id)])
             jobs = env["queue.job"].search([("identity_key", "in", [c._identity_key() for c in run.chunk_ids])])
-            return (run.done_count, run.failed_count, len(run.chunk_ids), [item.result for item in items],
-                    jobs.mapped("state"), set(jobs.mapped("worker_pid")))
+            return (
+                run.done_count,
+                run.failed_count,
+                len(run.chunk_ids),
+                [item.result for item in items],
+                jobs.mapped("state"),
+                set(jobs.mapped("worker_pid")),
+            )
 
         done, failed, chunks, results, job_states, pids = self.committed(outcome)
         self.assertEqual((done, failed, chunks), (ITEMS, 0, 4))
         self.assertEqual(job_states, ["done"] * 4)
         self.assertGreaterEqual(len(pids - {0}), 2, "the jobs ran in more than one worker process")
         self.assertEqual([result["identifier_value"] for result in results], [value for _kind, value in pairs])
-        sent = [item["search_criteria"]["query"]["value"] for _role, path, envelope in self.sim.received
-                if path == "/registry/sync/search" for item in envelope["message"]["search_request"]]
+        sent = [
+            item["search_criteria"]["query"]["value"]
+            for _role, path, envelope in self.sim.received
+            if path == "/registry/sync/search"
+            for item in envelope["message"]["search_request"]
+        ]
         self.assertEqual(sorted(sent), sorted(value for _kind, value in pairs), "every birth sent exactly once")
         self.assertEqual(self.sim.stats["token_requests"], 1, "workers starting together share one token")

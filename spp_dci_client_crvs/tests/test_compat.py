@@ -9,8 +9,15 @@ from odoo.addons.spp_dci_client.tests.common import CallbackCase, population
 
 from ..services.crvs_service import CRVSService
 
-DOCUMENTED_KEYS = {"identifier_type", "identifier_value", "birth_date", "person_name", "mother_name", "father_name",
-                   "place_of_birth"}
+DOCUMENTED_KEYS = {
+    "identifier_type",
+    "identifier_value",
+    "birth_date",
+    "person_name",
+    "mother_name",
+    "father_name",
+    "place_of_birth",
+}
 
 
 @tagged("post_install", "-at_install")
@@ -35,8 +42,10 @@ class TestOpenSPPCRVSCalls(CallbackCase):
         self.assertEqual(birth["father_name"], self.full_name(child.parent2_uin))
         self.assertEqual(len(self.sim.received), 2, "the child, then both parents in one envelope")
         parents = self.sim.received[1][2]["message"]["search_request"]
-        self.assertEqual(sorted(item["search_criteria"]["query"]["value"] for item in parents),
-                         sorted([child.parent1_uin, child.parent2_uin]))
+        self.assertEqual(
+            sorted(item["search_criteria"]["query"]["value"] for item in parents),
+            sorted([child.parent1_uin, child.parent2_uin]),
+        )
 
         only_mother = self.service().verify_birth(identifier_type="BRN", identifier_value="BR-2024-0046")
         self.assertEqual(only_mother["mother_name"], self.full_name("UIN-100000001"))
@@ -48,8 +57,9 @@ class TestOpenSPPCRVSCalls(CallbackCase):
         self.assertIsNone(self.service().verify_birth("BRN", "BR-2024-9999"))
 
     def test_verify_births_in_bulk_carry_the_parents_names(self):
-        births = self.service().verify_births([("BRN", "BR-2024-0042"), ("BRN", "BR-2024-9999"),
-                                               ("BRN", "BR-2024-0046")])
+        births = self.service().verify_births(
+            [("BRN", "BR-2024-0042"), ("BRN", "BR-2024-9999"), ("BRN", "BR-2024-0046")]
+        )
         self.assertEqual(births[0]["father_name"], "Luis Santos")
         self.assertIsNone(births[1])
         self.assertEqual(births[2]["mother_name"], "Rosa Santos")
@@ -66,8 +76,9 @@ class TestOpenSPPCRVSCalls(CallbackCase):
         """Such a registry answers with the birth record: a living person must not come back dead."""
         registry = SimulatedRegistry(population(), separate_deaths=False, client_keys=self.client_keys)
         with SimulatorServer(registry) as server:
-            self.make_data_source(code="crvs_mixed", base_url=server.url("crvs"), auth_type="none",
-                                  signature_policy="off")
+            self.make_data_source(
+                code="crvs_mixed", base_url=server.url("crvs"), auth_type="none", signature_policy="off"
+            )
             service = self.service("crvs_mixed")
             self.assertFalse(service.check_death("BRN", "BR-2024-0042"))
             self.assertTrue(service.check_death("BRN", "BR-2024-0043"))
@@ -79,18 +90,25 @@ class TestOpenSPPCRVSCalls(CallbackCase):
         birth = service.verify_birth("BRN", "BR-2024-0042")
         self.assertLessEqual(DOCUMENTED_KEYS, birth.keys())
         self.assertTrue(service.check_death("BRN", "BR-2024-0043"))
-        events = [envelope["message"]["search_request"][0]["search_criteria"]["reg_event_type"]
-                  for _role, _path, envelope in self.sim.received]
+        events = [
+            envelope["message"]["search_request"][0]["search_criteria"]["reg_event_type"]
+            for _role, _path, envelope in self.sim.received
+        ]
         self.assertEqual(events, ["birth", "death"])
 
     def test_subscribe_and_unsubscribe_events_as_documented(self):
         with self.allow_requests(all_requests=True):
             codes = self.service().subscribe_events()
             self.assertEqual(len(codes), 2)
-            self.assertEqual({subscription["event_type"] for subscription in self.sim.subscriptions.values()},
-                             {"live_birth", "death"})
-            self.assertEqual(sorted(self.service().subscribe_events(event_types=["BIRTH", "DEATH"])), sorted(codes),
-                             "OpenSPP's names are the same events: nothing is subscribed twice")
+            self.assertEqual(
+                {subscription["event_type"] for subscription in self.sim.subscriptions.values()},
+                {"live_birth", "death"},
+            )
+            self.assertEqual(
+                sorted(self.service().subscribe_events(event_types=["BIRTH", "DEATH"])),
+                sorted(codes),
+                "OpenSPP's names are the same events: nothing is subscribed twice",
+            )
         ack = self.service().unsubscribe_events(codes)
         self.assertEqual(ack["message"]["ack_status"], "ACK")
         self.assertEqual(self.sim.subscriptions, {})

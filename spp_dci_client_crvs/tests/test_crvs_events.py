@@ -15,8 +15,9 @@ class TestCRVSEvents(CallbackCase):
         super().setUpClass()
         # Notify events are routed by their sender id: make ours the only data source of that registry
         # (the database may also hold the demo's, whose simulator has the same name).
-        cls.env["spp.dci.data.source"].search([
-            ("receiver_id", "=", cls.data_source.receiver_id), ("id", "!=", cls.data_source.id)]).active = False
+        cls.env["spp.dci.data.source"].search(
+            [("receiver_id", "=", cls.data_source.receiver_id), ("id", "!=", cls.data_source.id)]
+        ).active = False
 
     def service(self):
         service = CRVSService(self.env, data_source_code="test_crvs")
@@ -52,8 +53,10 @@ class TestCRVSEvents(CallbackCase):
             self.sim.push_event("crvs", "live_birth", person)
         self.env.invalidate_all()
         event = self.env["spp.dci.crvs.event"].search([], limit=1)
-        self.assertEqual((event.event_type, event.state, str(event.event_date)),
-                         ("live_birth", "unmatched", person.birth_date.isoformat()))
+        self.assertEqual(
+            (event.event_type, event.state, str(event.event_date)),
+            ("live_birth", "unmatched", person.birth_date.isoformat()),
+        )
 
 
 @tagged("post_install", "-at_install")
@@ -63,8 +66,11 @@ class TestSubscribeWizard(CallbackCase):
     def test_subscribe_then_unsubscribe(self):
         admin = new_test_user(self.env, "crvs_admin", groups="base.group_user,spp_dci_client.group_dci_admin")
         wizards = self.env["spp.dci.crvs.subscribe"].with_user(admin)
-        self.assertEqual(wizards.create({"event_type": "death"}).data_source_id.registry_type,
-                         "ns:org:RegistryType:Civil", "a civil registry is preselected")
+        self.assertEqual(
+            wizards.create({"event_type": "death"}).data_source_id.registry_type,
+            "ns:org:RegistryType:Civil",
+            "a civil registry is preselected",
+        )
         wizard = wizards.create({"event_type": "death", "data_source_id": self.data_source.id})
         with self.allow_requests(all_requests=True):
             action = wizard.action_subscribe()

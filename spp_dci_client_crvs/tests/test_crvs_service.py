@@ -95,30 +95,39 @@ class TestCRVSService(DCICase):
         birth = self.service("crvs_ocrvs").verify_birth("BRN", "BR-2024-0042")
         self.assertEqual(birth["birth_date"], "2024-03-15")
         sent = self.sim.received[-1][2]["message"]["search_request"][0]["search_criteria"]
-        self.assertEqual((sent["query_type"], sent["query"], sent["reg_event_type"]),
-                         ("idtype-value", {"type": "BRN", "value": "BR-2024-0042"}, "birth"))
+        self.assertEqual(
+            (sent["query_type"], sent["query"], sent["reg_event_type"]),
+            ("idtype-value", {"type": "BRN", "value": "BR-2024-0042"}, "birth"),
+        )
         self.assertEqual(sent["sort"], [{"attribute_name": "createdAt", "sort_order": "asc"}])
         self.assertIn("purpose", sent["consent"])
-        fhir = {"name": [{"given": ["Maria", "Luisa"], "family": "Santos"}], "birthDate": "2024-03-15",
-                "gender": "female", "identifier": [{"type": "BRN", "value": "BR-2024-0042"}]}
+        fhir = {
+            "name": [{"given": ["Maria", "Luisa"], "family": "Santos"}],
+            "birthDate": "2024-03-15",
+            "gender": "female",
+            "identifier": [{"type": "BRN", "value": "BR-2024-0042"}],
+        }
         person = parse_person(fhir)
-        self.assertEqual((person["person_name"], person["birth_date"], person["sex"]),
-                         ("Maria Luisa Santos", "2024-03-15", "female"))
+        self.assertEqual(
+            (person["person_name"], person["birth_date"], person["sex"]), ("Maria Luisa Santos", "2024-03-15", "female")
+        )
 
     def test_bulk_of_1000(self):
         known = [("BRN", person.brn) for person in self.sim.population.persons if person.brn]
         pairs = (known + [("BRN", f"BR-1900-{number}") for number in range(1000)])[:1000]
         results = self.service().verify_births(pairs)
         self.assertEqual(len(results), 1000)
-        self.assertEqual([len(envelope["message"]["search_request"]) for _role, _path, envelope in self.sim.received],
-                         [100] * 10 + [2], "ten envelopes of 100, then one for the parents' names")
+        self.assertEqual(
+            [len(envelope["message"]["search_request"]) for _role, _path, envelope in self.sim.received],
+            [100] * 10 + [2],
+            "ten envelopes of 100, then one for the parents' names",
+        )
         for (kind, value), result in zip(pairs, results, strict=True):
             if value.startswith("BR-1900"):
                 self.assertIsNone(result)
             else:
                 self.assertEqual((result["identifier_type"], result["identifier_value"]), (kind, value))
-                self.assertIn({"identifier_type": kind, "identifier_value": value},
-                              result["raw_record"]["identifier"])
+                self.assertIn({"identifier_type": kind, "identifier_value": value}, result["raw_record"]["identifier"])
 
     def test_bulk_beyond_the_sync_limit_returns_a_run(self):
         pairs = [("BRN", "BR-2024-0042"), ("BRN", "BR-1900-0001"), ("BRN", "BR-2024-0044")]

@@ -7,10 +7,20 @@ from ..services.dr_service import DRService
 
 TTL_PARAM = "spp_dci_client_dr.cache_ttl_hours"
 DEFAULT_TTL_HOURS = 24
-SCORE_FIELDS = {"Vision": "score_vision", "Hearing": "score_hearing", "Mobility": "score_mobility",
-                "Cognition": "score_cognition", "Self-Care": "score_self_care", "Communication": "score_communication"}
-SCORES = [("1", "1: no difficulty"), ("2", "2: some difficulty"), ("3", "3: a lot of difficulty"),
-          ("4", "4: cannot do at all")]
+SCORE_FIELDS = {
+    "Vision": "score_vision",
+    "Hearing": "score_hearing",
+    "Mobility": "score_mobility",
+    "Cognition": "score_cognition",
+    "Self-Care": "score_self_care",
+    "Communication": "score_communication",
+}
+SCORES = [
+    ("1", "1: no difficulty"),
+    ("2", "2: some difficulty"),
+    ("3", "3: a lot of difficulty"),
+    ("4", "4: cannot do at all"),
+]
 
 
 class DciDisabilityStatus(models.Model):
@@ -20,12 +30,18 @@ class DciDisabilityStatus(models.Model):
     _description = "Disability Status (cached from the disability registry)"
     _rec_name = "partner_id"
 
-    partner_id = fields.Many2one("res.partner", string="Registrant", required=True, ondelete="cascade",
-                                 index=True, readonly=True)
-    data_source_id = fields.Many2one("spp.dci.data.source", string="Source", required=True, ondelete="cascade",
-                                     readonly=True)
-    state = fields.Selection([("found", "In the registry"), ("not_found", "Not in the registry")],
-                             string="Registry Record", required=True, readonly=True)
+    partner_id = fields.Many2one(
+        "res.partner", string="Registrant", required=True, ondelete="cascade", index=True, readonly=True
+    )
+    data_source_id = fields.Many2one(
+        "spp.dci.data.source", string="Source", required=True, ondelete="cascade", readonly=True
+    )
+    state = fields.Selection(
+        [("found", "In the registry"), ("not_found", "Not in the registry")],
+        string="Registry Record",
+        required=True,
+        readonly=True,
+    )
     last_sync = fields.Datetime(string="Last Checked", required=True, readonly=True)
     has_disability = fields.Boolean(readonly=True)
     is_pwd = fields.Boolean(string="Person with Disability", readonly=True)
@@ -39,8 +55,11 @@ class DciDisabilityStatus(models.Model):
     score_cognition = fields.Selection(SCORES, string="Cognition", readonly=True)
     score_self_care = fields.Selection(SCORES, string="Self-Care", readonly=True)
     score_communication = fields.Selection(SCORES, string="Communication", readonly=True)
-    is_stale = fields.Boolean(string="Needs Refresh", compute="_compute_is_stale",
-                              help="Older than the cache time: the next check or the nightly refresh asks again.")
+    is_stale = fields.Boolean(
+        string="Needs Refresh",
+        compute="_compute_is_stale",
+        help="Older than the cache time: the next check or the nightly refresh asks again.",
+    )
     raw_data = fields.Text(string="Registry Data", groups="spp_dci_client.group_dci_admin", readonly=True)
 
     _partner_unique = models.Constraint("UNIQUE(partner_id)", "One cached disability status per registrant.")
@@ -78,8 +97,9 @@ class DciDisabilityStatus(models.Model):
             "raw_data": json.dumps(record) if record else False,
         }
         scores = status["functional_scores"] if status else {}
-        values.update({name: str(scores[domain]) if domain in scores else False
-                       for domain, name in SCORE_FIELDS.items()})
+        values.update(
+            {name: str(scores[domain]) if domain in scores else False for domain, name in SCORE_FIELDS.items()}
+        )
         existing = self._for_partner(partner)
         if existing:
             existing.write(values)
@@ -96,7 +116,7 @@ class DciDisabilityStatus(models.Model):
             service = DRService(self.env, data_source.code)
             try:
                 for start in range(0, len(partners), batch_size):
-                    batch = partners[start:start + batch_size]
+                    batch = partners[start : start + batch_size]
                     service.sync_disability_data(batch)
                     self.env["ir.cron"]._commit_progress(len(batch), remaining=len(partners) - start - len(batch))
             finally:

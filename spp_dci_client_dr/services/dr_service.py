@@ -13,12 +13,24 @@ from odoo.addons.spp_dci_client.services import bulk
 from odoo.addons.spp_dci_client.services import constants as C
 from odoo.addons.spp_dci_client.services.registry_service import RegistryService, reg_records
 
-WG_DOMAINS = {"VIS_SS": "Vision", "HEAR_SS": "Hearing", "MOB_SS": "Mobility", "COG_SS": "Cognition",
-              "SC_SS": "Self-Care", "COM_SS": "Communication"}
+WG_DOMAINS = {
+    "VIS_SS": "Vision",
+    "HEAR_SS": "Hearing",
+    "MOB_SS": "Mobility",
+    "COG_SS": "Cognition",
+    "SC_SS": "Self-Care",
+    "COM_SS": "Communication",
+}
 WG_NAMES = {name.lower(): name for name in WG_DOMAINS.values()} | {
-    "selfcare": "Self-Care", "self_care": "Self-Care", "self-care": "Self-Care",
-    "seeing": "Vision", "walking": "Mobility", "walking or climbing steps": "Mobility",
-    "remembering": "Cognition", "remembering or concentrating": "Cognition", "communicating": "Communication",
+    "selfcare": "Self-Care",
+    "self_care": "Self-Care",
+    "self-care": "Self-Care",
+    "seeing": "Vision",
+    "walking": "Mobility",
+    "walking or climbing steps": "Mobility",
+    "remembering": "Cognition",
+    "remembering or concentrating": "Cognition",
+    "communicating": "Communication",
 }
 # The Washington Group answers (CD.COM.11), as the DR spec's impairment_level carries them.
 WG_LEVELS = {"no difficulty": 1, "some difficulty": 2, "a lot of difficulty": 3, "cannot do at all": 4}
@@ -77,9 +89,15 @@ def disability_status(record, source_code):
     has_disability = status not in REJECTED_STATUSES and (status in APPROVED_STATUSES or wg_disability(scores))
     return {
         "has_disability": has_disability,
-        "disability_types": sorted({detail.get("impairment_type") for detail in record.get("disability_details") or []
-                                    if isinstance(detail, dict) and detail.get("impairment_type")
-                                    and not _wg_domain(detail["impairment_type"])}),
+        "disability_types": sorted(
+            {
+                detail.get("impairment_type")
+                for detail in record.get("disability_details") or []
+                if isinstance(detail, dict)
+                and detail.get("impairment_type")
+                and not _wg_domain(detail["impairment_type"])
+            }
+        ),
         "functional_scores": scores,
         "disability_level": record.get("disability_level"),
         "registry_status": record.get("disability_status"),
@@ -98,8 +116,11 @@ def _updated(record):
 
 
 def _query(identifier_type, identifier_value):
-    return {"query_type": C.QUERY_IDTYPE_VALUE, "query": {"type": identifier_type, "value": identifier_value},
-            "max_records": MAX_RECORDS}
+    return {
+        "query_type": C.QUERY_IDTYPE_VALUE,
+        "query": {"type": identifier_type, "value": identifier_value},
+        "max_records": MAX_RECORDS,
+    }
 
 
 class DRService(RegistryService):
@@ -140,13 +161,17 @@ class DRService(RegistryService):
     def start_sync_disability_data(self, partners, name=None):
         """sync_disability_data as a bulk run in the job queue; returns the spp.dci.bulk.run."""
         return self.env["spp.dci.bulk.run"]._start(
-            self.data_source, "dr_sync", partners.ids,
-            name or self.env._("Disability sync on %s", self.data_source.sudo().code))
+            self.data_source,
+            "dr_sync",
+            partners.ids,
+            name or self.env._("Disability sync on %s", self.data_source.sudo().code),
+        )
 
     def _fetch(self, partners):
         found = {}
-        for partner_id, item in self._search_partners(partners, _query,
-                                                      self.env._("%s has no registry identifier to look up.")):
+        for partner_id, item in self._search_partners(
+            partners, _query, self.env._("%s has no registry identifier to look up.")
+        ):
             record = _record(item)
             if record and partner_id not in found:
                 found[partner_id] = record

@@ -8,8 +8,14 @@ from odoo.addons.spp_dci_client.tests.spec import response_errors
 
 from ..services.dr_service import DRService, disability_status, functional_scores
 
-WG_CODES = {"VIS_SS": "Vision", "HEAR_SS": "Hearing", "MOB_SS": "Mobility", "COG_SS": "Cognition",
-            "SC_SS": "Self-Care", "COM_SS": "Communication"}
+WG_CODES = {
+    "VIS_SS": "Vision",
+    "HEAR_SS": "Hearing",
+    "MOB_SS": "Mobility",
+    "COG_SS": "Cognition",
+    "SC_SS": "Self-Care",
+    "COM_SS": "Communication",
+}
 
 
 @tagged("post_install", "-at_install")
@@ -39,14 +45,19 @@ class TestOpenSPPDRCalls(DCICase):
         self.assertLessEqual({"has_disability", "disability_types", "functional_scores"}, status.keys())
         self.assertEqual(status["functional_scores"], self.expected_scores("BR-2024-0045"))
         self.assertEqual(status["disability_types"], ["physical"], "WG answers are no impairment types")
-        self.assertEqual(self.service().get_functional_assessment("BRN", "BR-2024-0045"),
-                         self.expected_scores("BR-2024-0045"))
+        self.assertEqual(
+            self.service().get_functional_assessment("BRN", "BR-2024-0045"), self.expected_scores("BR-2024-0045")
+        )
         self.assertTrue(self.service().is_pwd(partner))
         self.assertEqual(set(self.service().sync_disability_data(partner)), {partner.id})
 
     def test_status_values_as_openspp_reads_them(self):
-        details = [{"impairment_type": "Physical and movement related functions",
-                    "impairment_level": "Severe impairment or difficulty"}]
+        details = [
+            {
+                "impairment_type": "Physical and movement related functions",
+                "impairment_level": "Severe impairment or difficulty",
+            }
+        ]
         walking = [{"impairment_type": "Walking", "impairment_level": "Cannot do at all"}]
         cases = [
             ({"disability_status": "Approved", "disability_details": details}, True),
@@ -64,15 +75,19 @@ class TestOpenSPPDRCalls(DCICase):
                 self.assertEqual(disability_status(record, "dr")["has_disability"], expected)
 
     def test_wg_answers_in_every_spelling(self):
-        record = {"disability_details": [
-            {"impairment_type": "Seeing", "impairment_level": "Some difficulty"},
-            {"impairment_type": "HEAR_SS", "impairment_level": 3},
-            {"impairment_type": "Walking or climbing steps", "impairment_level": "No difficulty"},
-            {"impairment_type": "Remembering or concentrating", "impairment_level": "4"},
-            {"impairment_type": "Self-care", "impairment_level": "A lot of difficulty"},
-            {"impairment_type": "Communicating", "impairment_level": "Cannot do at all"},
-            {"impairment_type": "Seeing", "impairment_level": "Moderate impairment or difficulty"},
-            {"impairment_type": "Hearing", "impairment_level": 7},
-        ]}
-        self.assertEqual(functional_scores(record), {"Vision": 2, "Hearing": 3, "Mobility": 1, "Cognition": 4,
-                                                     "Self-Care": 3, "Communication": 4})
+        record = {
+            "disability_details": [
+                {"impairment_type": "Seeing", "impairment_level": "Some difficulty"},
+                {"impairment_type": "HEAR_SS", "impairment_level": 3},
+                {"impairment_type": "Walking or climbing steps", "impairment_level": "No difficulty"},
+                {"impairment_type": "Remembering or concentrating", "impairment_level": "4"},
+                {"impairment_type": "Self-care", "impairment_level": "A lot of difficulty"},
+                {"impairment_type": "Communicating", "impairment_level": "Cannot do at all"},
+                {"impairment_type": "Seeing", "impairment_level": "Moderate impairment or difficulty"},
+                {"impairment_type": "Hearing", "impairment_level": 7},
+            ]
+        }
+        self.assertEqual(
+            functional_scores(record),
+            {"Vision": 2, "Hearing": 3, "Mobility": 1, "Cognition": 4, "Self-Care": 3, "Communication": 4},
+        )

@@ -25,8 +25,10 @@ class TestDRService(DCICase):
         partner = self.partner("BRN", "BR-2024-0045")
         status = self.service().get_disability_status(partner)
         self.assertTrue(status["has_disability"])
-        self.assertEqual(status["functional_scores"], {"Vision": 1, "Hearing": 1, "Mobility": 4, "Cognition": 2,
-                                                       "Self-Care": 3, "Communication": 1})
+        self.assertEqual(
+            status["functional_scores"],
+            {"Vision": 1, "Hearing": 1, "Mobility": 4, "Cognition": 2, "Self-Care": 3, "Communication": 1},
+        )
         self.assertEqual(status["disability_types"], ["physical"])
         self.assertEqual((status["disability_level"], status["assessment_date"]), (2, "2024-09-01"))
         self.assertEqual(status["source_registry"], "test_dr")
@@ -38,8 +40,13 @@ class TestDRService(DCICase):
         self.assertEqual(len(scores), 6)
 
     def test_person_without_disability(self):
-        person = next(person for person in self.sim.population.persons if person.disability
-                      and max(person.disability["scores"].values()) < 3 and person.disability["status"] != "Approved")
+        person = next(
+            person
+            for person in self.sim.population.persons
+            if person.disability
+            and max(person.disability["scores"].values()) < 3
+            and person.disability["status"] != "Approved"
+        )
         partner = self.partner("UIN", person.uin)
         status = self.service().get_disability_status(partner)
         self.assertFalse(status["has_disability"])

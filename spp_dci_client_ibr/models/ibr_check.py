@@ -8,8 +8,9 @@ class DciIbrCheck(models.Model):
     _description = "Duplicate Enrolment Check"
     _order = "id desc"
 
-    partner_id = fields.Many2one("res.partner", string="Registrant", required=True, index=True,
-                                 ondelete="cascade", readonly=True)
+    partner_id = fields.Many2one(
+        "res.partner", string="Registrant", required=True, index=True, ondelete="cascade", readonly=True
+    )
     data_source_id = fields.Many2one("spp.dci.data.source", required=True, ondelete="cascade", readonly=True)
     check_date = fields.Datetime(string="Checked on", default=fields.Datetime.now, required=True, readonly=True)
     is_duplicate = fields.Boolean(string="Enrolled Elsewhere", readonly=True)

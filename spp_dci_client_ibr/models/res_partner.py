@@ -26,7 +26,13 @@ class ResPartner(models.Model):
             message = self.env._("Enrolled in: %s", ", ".join(result["matched_programs"]))
         else:
             message = self.env._("Not enrolled in any other programme.")
-        return {"type": "ir.actions.client", "tag": "display_notification", "params": {
-            "title": self.env._("Other enrolments of %s", self.display_name), "message": message,
-            "type": "warning" if result["is_duplicate"] else "success",
-            "next": {"type": "ir.actions.client", "tag": "soft_reload"}}}
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Other enrolments of %s", self.display_name),
+                "message": message,
+                "type": "warning" if result["is_duplicate"] else "success",
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }

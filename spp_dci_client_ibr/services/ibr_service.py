@@ -49,8 +49,12 @@ def _programme(record):
     """(identifier, name, status, enrolment date) of one beneficiary record."""
     enrolment = record.get("programme_identifier") or {}
     programme = enrolment.get("programme") or enrolment.get("program") or {}
-    return (programme.get("programme_identifier"), programme.get("programme_name"),
-            enrolment.get("enrolment_status"), enrolment.get("enrolment_date"))
+    return (
+        programme.get("programme_identifier"),
+        programme.get("programme_name"),
+        enrolment.get("enrolment_status"),
+        enrolment.get("enrolment_date"),
+    )
 
 
 def _name(record):
@@ -83,20 +87,32 @@ class IBRService(RegistryService):
     @staticmethod
     def _query(identifier_type, identifier_value):
         """One identifier's enrolments, every page of them up to MAX_RECORDS."""
-        return {"query_type": C.QUERY_IDTYPE_VALUE, "query": E.idtype_value_query(identifier_type, identifier_value),
-                "page_size": PAGE_SIZE, "max_records": MAX_RECORDS}
+        return {
+            "query_type": C.QUERY_IDTYPE_VALUE,
+            "query": E.idtype_value_query(identifier_type, identifier_value),
+            "page_size": PAGE_SIZE,
+            "max_records": MAX_RECORDS,
+        }
 
     @staticmethod
     def _beneficiaries(item, identifier_type, identifier_value):
         by_person = {}
         for record in reg_records(item):
             code, name, status, enrolled = _programme(record)
-            info = by_person.setdefault(_name(record), BeneficiaryInfo(
-                identifier_type, str(identifier_value), _name(record), [], {"enrolments": []}))
+            info = by_person.setdefault(
+                _name(record),
+                BeneficiaryInfo(identifier_type, str(identifier_value), _name(record), [], {"enrolments": []}),
+            )
             if name and name not in info.programs:
                 info.programs.append(name)
-            info.metadata["enrolments"].append({"programme_identifier": code, "programme_name": name,
-                                                "enrolment_status": status, "enrolment_date": enrolled})
+            info.metadata["enrolments"].append(
+                {
+                    "programme_identifier": code,
+                    "programme_name": name,
+                    "enrolment_status": status,
+                    "enrolment_date": enrolled,
+                }
+            )
         return list(by_person.values())
 
     def check_duplication(self, partner, exclude_programs=None):
@@ -116,8 +132,11 @@ class IBRService(RegistryService):
         """
         if len(partners) > bulk.SYNC_LIMIT:
             return self.start_check_duplications(partners, exclude_programs)
-        found = self._search_partners(partners, self._query, self.env._(
-            "%s has no registry identifier: add one (UIN, BRN, ...) before checking other enrolments."))
+        found = self._search_partners(
+            partners,
+            self._query,
+            self.env._("%s has no registry identifier: add one (UIN, BRN, ...) before checking other enrolments."),
+        )
         excluded = set(exclude_programs or ())
         results = {}
         for partner in partners:
@@ -130,13 +149,15 @@ class IBRService(RegistryService):
                         if enrolment["enrolment_status"] in ENROLLED_STATUSES and not excluded & {code, name}:
                             matched.add(name or code)
             result = DuplicationResult(bool(matched), sorted(matched), mine)
-            self.env["spp.dci.ibr.check"].sudo().create({
-                "partner_id": partner.id,
-                "data_source_id": self.data_source.id,
-                "is_duplicate": result.is_duplicate,
-                "matched_programs": ", ".join(result.matched_programs),
-                "user_id": self.env.uid,
-            })
+            self.env["spp.dci.ibr.check"].sudo().create(
+                {
+                    "partner_id": partner.id,
+                    "data_source_id": self.data_source.id,
+                    "is_duplicate": result.is_duplicate,
+                    "matched_programs": ", ".join(result.matched_programs),
+                    "user_id": self.env.uid,
+                }
+            )
             results[partner.id] = result.to_dict()
         return results
 
@@ -148,10 +169,15 @@ class IBRService(RegistryService):
         errors raise; they never read as "not enrolled".
         """
         infos = self.search_beneficiary(identifier_type, identifier_value)
-        programs = sorted({enrolment["programme_name"] or enrolment["programme_identifier"]
-                           for info in infos for enrolment in info["metadata"]["enrolments"]
-                           if enrolment["enrolment_status"] in ENROLLED_STATUSES
-                           and (enrolment["programme_name"] or enrolment["programme_identifier"])})
+        programs = sorted(
+            {
+                enrolment["programme_name"] or enrolment["programme_identifier"]
+                for info in infos
+                for enrolment in info["metadata"]["enrolments"]
+                if enrolment["enrolment_status"] in ENROLLED_STATUSES
+                and (enrolment["programme_name"] or enrolment["programme_identifier"])
+            }
+        )
         return {"enrolled": bool(programs), "programs": programs, "beneficiary_info": infos[0] if infos else None}
 
     def start_check_duplications(self, partners, exclude_programs=None, name=None):
@@ -161,17 +187,28 @@ class IBRService(RegistryService):
         the audit records are stored as the jobs go.
         """
         return self.env["spp.dci.bulk.run"]._start(
-            self.data_source, "ibr_duplication", partners.ids,
+            self.data_source,
+            "ibr_duplication",
+            partners.ids,
             name or self.env._("Duplication checks on %s", self.data_source.sudo().code),
-            options={"exclude_programs": list(exclude_programs or ())})
+            options={"exclude_programs": list(exclude_programs or ())},
+        )
 
     def is_enrolled(self, identifier_type, identifier_value):
         """The registry's yes/no answer (/registry/sync/enrolled): is this person enrolled anywhere?"""
         transaction_id = E.new_id()
-        message = {"transaction_id": transaction_id, "enrolled_criteria": {
-            "query_type": C.QUERY_IDTYPE_VALUE, "response_entity": "Member",
-            "query": {"identifier_type": E.check_token(identifier_type, "identifier_type"),
-                      "identifier_value": E.check_value(identifier_value, "identifier_value")}}}
-        _envelope, items = self.client.post_sync(C.PATH_SYNC_ENROLLED, C.ACTION_SEARCH, message,
-                                                 list_key="enrolled_response", reference_ids=[transaction_id])
+        message = {
+            "transaction_id": transaction_id,
+            "enrolled_criteria": {
+                "query_type": C.QUERY_IDTYPE_VALUE,
+                "response_entity": "Member",
+                "query": {
+                    "identifier_type": E.check_token(identifier_type, "identifier_type"),
+                    "identifier_value": E.check_value(identifier_value, "identifier_value"),
+                },
+            },
+        }
+        _envelope, items = self.client.post_sync(
+            C.PATH_SYNC_ENROLLED, C.ACTION_SEARCH, message, list_key="enrolled_response", reference_ids=[transaction_id]
+        )
         return str(items[transaction_id].get("enrolled_status")).lower() in ("yes", "true", "1", "enrolled")

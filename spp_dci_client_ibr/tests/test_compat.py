@@ -20,8 +20,11 @@ class TestOpenSPPIBRCalls(DCICase):
 
     def current_programmes(self, uin):
         """Active (1) or suspended (4) enrolments, read from the simulator's population."""
-        return sorted(enrolment["programme_name"] for enrolment in self.sim.population.find("UIN", uin).enrolments
-                      if enrolment["enrolment_status"] in (1, 4))
+        return sorted(
+            enrolment["programme_name"]
+            for enrolment in self.sim.population.find("UIN", uin).enrolments
+            if enrolment["enrolment_status"] in (1, 4)
+        )
 
     def test_get_enrollment_status(self):
         status = self.service().get_enrollment_status("UIN", "UIN-200000044")
@@ -30,8 +33,9 @@ class TestOpenSPPIBRCalls(DCICase):
         self.assertEqual(status["programs"], self.current_programmes("UIN-200000044"))
         info = status["beneficiary_info"]
         self.assertEqual(set(info), {"identifier_type", "identifier_value", "name", "programs", "metadata"})
-        self.assertEqual((info["identifier_type"], info["identifier_value"], info["name"]),
-                         ("UIN", "UIN-200000044", "Amina Mensah"))
+        self.assertEqual(
+            (info["identifier_type"], info["identifier_value"], info["name"]), ("UIN", "UIN-200000044", "Amina Mensah")
+        )
 
         none = self.service().get_enrollment_status(identifier_type="UIN", identifier_value="UIN-200000042")
         self.assertEqual(none, {"enrolled": False, "programs": [], "beneficiary_info": None})

@@ -97,11 +97,21 @@ class TestIBRService(DCICase):
         self.assertFalse(self.service().is_enrolled("BRN", "BR-2024-0042"))
 
     def test_helper_classes(self):
-        self.assertEqual(DuplicationResult(True, ["A"], {"x": 1}).to_dict(),
-                         {"is_duplicate": True, "matched_programs": ["A"], "raw_response": {"x": 1}})
+        self.assertEqual(
+            DuplicationResult(True, ["A"], {"x": 1}).to_dict(),
+            {"is_duplicate": True, "matched_programs": ["A"], "raw_response": {"x": 1}},
+        )
         info = BeneficiaryInfo("UIN", "1", "Ana", ["A"], {"k": "v"})
-        self.assertEqual(info.to_dict(), {"identifier_type": "UIN", "identifier_value": "1", "name": "Ana",
-                                          "programs": ["A"], "metadata": {"k": "v"}})
+        self.assertEqual(
+            info.to_dict(),
+            {
+                "identifier_type": "UIN",
+                "identifier_value": "1",
+                "name": "Ana",
+                "programs": ["A"],
+                "metadata": {"k": "v"},
+            },
+        )
 
     def test_partner_button(self):
         self.env["ir.config_parameter"].set_param("spp_dci_client_ibr.data_source_code", "test_ibr")

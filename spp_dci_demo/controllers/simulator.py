@@ -15,15 +15,27 @@ class DemoSimulatorController(http.Controller):
     reads nothing from the database.
     """
 
-    @http.route(f"{simulator_mount.PREFIX}/<path:subpath>", type="http", auth="none", methods=["GET", "POST"],
-                csrf=False, save_session=False, readonly=True)
+    @http.route(
+        f"{simulator_mount.PREFIX}/<path:subpath>",
+        type="http",
+        auth="none",
+        methods=["GET", "POST"],
+        csrf=False,
+        save_session=False,
+        readonly=True,
+    )
     def dci_simulator(self, subpath, **_params):
         httprequest = request.httprequest
         registry = simulator_mount.registry()
         if not registry.client_jwks_url:
             registry.client_jwks_url = f"{httprequest.scheme}://{httprequest.host}/.well-known/jwks.json"
-        reply = registry.handle(httprequest.method, f"/{subpath}", dict(httprequest.headers),
-                                self._body(httprequest), httprequest.query_string.decode())
+        reply = registry.handle(
+            httprequest.method,
+            f"/{subpath}",
+            dict(httprequest.headers),
+            self._body(httprequest),
+            httprequest.query_string.decode(),
+        )
         if reply.drop:
             connection = httprequest.environ.get("werkzeug.socket")
             if connection is not None:

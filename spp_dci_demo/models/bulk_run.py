@@ -9,28 +9,38 @@ from odoo.addons.spp_dci_client_crvs.services.crvs_service import birth_queries,
 class DciBulkRun(models.Model):
     _inherit = "spp.dci.bulk.run"
 
-    kind = fields.Selection(selection_add=[("demo_birth", "Enrollment birth checks (demo)")],
-                            ondelete={"demo_birth": "cascade"})
-    demo_birth_summary = fields.Char(string="Outcome", compute="_compute_demo_birth_summary",
-                                     help="What the civil registry said of the births checked so far.")
+    kind = fields.Selection(
+        selection_add=[("demo_birth", "Enrollment birth checks (demo)")], ondelete={"demo_birth": "cascade"}
+    )
+    demo_birth_summary = fields.Char(
+        string="Outcome",
+        compute="_compute_demo_birth_summary",
+        help="What the civil registry said of the births checked so far.",
+    )
 
     def _compute_demo_birth_summary(self):
         for run in self:
             run.demo_birth_summary = run._demo_birth_summary() if run.kind == "demo_birth" else False
 
     def _demo_birth_summary(self):
-        """"2 verified, 2 did not match, 1 not registered, 1 failed": the items' outcomes in words."""
+        """ "2 verified, 2 did not match, 1 not registered, 1 failed": the items' outcomes in words."""
         self.env["spp.dci.bulk.item"].flush_model(["run_id", "state", "result"])
-        self.env.cr.execute(SQL(
-            """SELECT CASE WHEN state = 'done' THEN result->>'outcome' ELSE state END, count(*)
-                 FROM spp_dci_bulk_item WHERE run_id = %s GROUP BY 1""", self.id))
+        self.env.cr.execute(
+            SQL(
+                """SELECT CASE WHEN state = 'done' THEN result->>'outcome' ELSE state END, count(*)
+                 FROM spp_dci_bulk_item WHERE run_id = %s GROUP BY 1""",
+                self.id,
+            )
+        )
         counts = dict(self.env.cr.fetchall())
         counts["failed"] = counts.get("failed", 0) + counts.pop("error", 0)
-        words = [(counts.get("verified"), self.env._("%s verified")),
-                 (counts.get("mismatch"), self.env._("%s did not match")),
-                 (counts.get("not_found"), self.env._("%s not registered")),
-                 (counts.get("failed"), self.env._("%s failed")),
-                 (counts.get("pending"), self.env._("%s waiting"))]
+        words = [
+            (counts.get("verified"), self.env._("%s verified")),
+            (counts.get("mismatch"), self.env._("%s did not match")),
+            (counts.get("not_found"), self.env._("%s not registered")),
+            (counts.get("failed"), self.env._("%s failed")),
+            (counts.get("pending"), self.env._("%s waiting")),
+        ]
         return ", ".join(text % count for count, text in words if count) or self.env._("Nothing checked yet")
 
     def _bulk_process(self, client, payloads):

@@ -17,10 +17,18 @@ class DciDemoBulkVerify(models.TransientModel):
             wizard.request_count = len(wizard.request_ids)
             wizard.summary = self.env._(
                 "The births of %s enrollment requests will be checked with the civil registry (crvs_main), "
-                "in the background.", wizard.request_count)
+                "in the background.",
+                wizard.request_count,
+            )
 
     def action_start(self):
         self.ensure_one()
         run = self.request_ids._start_birth_run()
-        return {"type": "ir.actions.act_window", "res_model": "spp.dci.bulk.run", "res_id": run.id,
-                "view_mode": "form", "views": [(False, "form")], "target": "current"}
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "spp.dci.bulk.run",
+            "res_id": run.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "current",
+        }

@@ -22,8 +22,11 @@ PEER_SOURCES = [
 class DciDataSource(models.Model):
     _inherit = "spp.dci.data.source"
 
-    dci_demo_role = fields.Char(string="Simulated Registry Role", readonly=True,
-                                help="Set for the demo's data sources: they follow web.base.url.")
+    dci_demo_role = fields.Char(
+        string="Simulated Registry Role",
+        readonly=True,
+        help="Set for the demo's data sources: they follow web.base.url.",
+    )
 
     @api.model
     def _spp_dci_demo_setup(self):
@@ -38,29 +41,49 @@ class DciDataSource(models.Model):
         for code, name, registry_type, role in DEMO_SOURCES:
             if self.with_context(active_test=False).search([("code", "=", code)]):
                 continue
-            self.create({
-                "name": name, "code": code, "registry_type": registry_type, "dci_demo_role": role,
-                "base_url": f"{base_url}{PREFIX}/{role}", "auth_type": "oauth2",
-                "oauth2_client_id": DEMO_CLIENT_ID, "oauth2_client_secret": DEMO_CLIENT_SECRET,
-                "our_sender_id": "openspp.demo", "receiver_id": f"{role}.simulator",
-                "our_callback_uri": f"{base_url}/dci/callback", "signing_key_id": key.id,
-                "registry_jwks_url": simulator_mount.jwks_url(base_url, role), "signature_policy": "require",
-                "timeout": 10,
-            })
+            self.create(
+                {
+                    "name": name,
+                    "code": code,
+                    "registry_type": registry_type,
+                    "dci_demo_role": role,
+                    "base_url": f"{base_url}{PREFIX}/{role}",
+                    "auth_type": "oauth2",
+                    "oauth2_client_id": DEMO_CLIENT_ID,
+                    "oauth2_client_secret": DEMO_CLIENT_SECRET,
+                    "our_sender_id": "openspp.demo",
+                    "receiver_id": f"{role}.simulator",
+                    "our_callback_uri": f"{base_url}/dci/callback",
+                    "signing_key_id": key.id,
+                    "registry_jwks_url": simulator_mount.jwks_url(base_url, role),
+                    "signature_policy": "require",
+                    "timeout": 10,
+                }
+            )
         for code, name, peer, algorithm in PEER_SOURCES:
             if self.with_context(active_test=False).search([("code", "=", code)]):
                 continue
             role = f"{peer}/crvs"
-            self.create({
-                "name": name, "code": code, "registry_type": "ns:org:RegistryType:Civil", "dci_demo_role": role,
-                "base_url": f"{base_url}{PREFIX}/{role}", "auth_type": "oauth2",
-                "oauth2_client_id": DEMO_CLIENT_ID, "oauth2_client_secret": DEMO_CLIENT_SECRET,
-                "our_sender_id": "openspp.demo", "receiver_id": "crvs.simulator",
-                "our_callback_uri": f"{base_url}/dci/callback",
-                "signing_key_id": (rsa_key if algorithm == "rsa" else key).id, "signature_profile": peer,
-                "registry_jwks_url": simulator_mount.jwks_url(base_url, role), "signature_policy": "require",
-                "timeout": 10,
-            })
+            self.create(
+                {
+                    "name": name,
+                    "code": code,
+                    "registry_type": "ns:org:RegistryType:Civil",
+                    "dci_demo_role": role,
+                    "base_url": f"{base_url}{PREFIX}/{role}",
+                    "auth_type": "oauth2",
+                    "oauth2_client_id": DEMO_CLIENT_ID,
+                    "oauth2_client_secret": DEMO_CLIENT_SECRET,
+                    "our_sender_id": "openspp.demo",
+                    "receiver_id": "crvs.simulator",
+                    "our_callback_uri": f"{base_url}/dci/callback",
+                    "signing_key_id": (rsa_key if algorithm == "rsa" else key).id,
+                    "signature_profile": peer,
+                    "registry_jwks_url": simulator_mount.jwks_url(base_url, role),
+                    "signature_policy": "require",
+                    "timeout": 10,
+                }
+            )
 
     @api.model
     def _spp_dci_demo_key(self, name, algorithm):
@@ -79,9 +102,15 @@ class DciDataSource(models.Model):
         for source in self.sudo().with_context(active_test=False).search([("dci_demo_role", "!=", False)]):
             url = f"{base_url}{PREFIX}/{source.dci_demo_role}"
             if source.base_url != url or source.registry_public_key:
-                source.write({"base_url": url, "our_callback_uri": f"{base_url}/dci/callback", "state": "draft",
-                              "registry_jwks_url": simulator_mount.jwks_url(base_url, source.dci_demo_role),
-                              "registry_public_key": False})
+                source.write(
+                    {
+                        "base_url": url,
+                        "our_callback_uri": f"{base_url}/dci/callback",
+                        "state": "draft",
+                        "registry_jwks_url": simulator_mount.jwks_url(base_url, source.dci_demo_role),
+                        "registry_public_key": False,
+                    }
+                )
 
     @api.model
     def _cron_test_demo_sources(self):

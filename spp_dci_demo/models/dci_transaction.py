@@ -10,7 +10,10 @@ class DciTransaction(models.Model):
         super()._handle_callback(data_source, envelope)
         if envelope["header"]["action"] != C.ACTION_ON_SEARCH:
             return
-        checks = self.env["spp.dci.demo.check"].sudo().search([
-            ("transaction_id", "=", self.transaction_id), ("outcome", "=", "pending")])
+        checks = (
+            self.env["spp.dci.demo.check"]
+            .sudo()
+            .search([("transaction_id", "=", self.transaction_id), ("outcome", "=", "pending")])
+        )
         checks._complete_async_birth(envelope["message"])
         checks.mapped("request_id")._mark_checked()

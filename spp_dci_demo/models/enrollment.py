@@ -11,9 +11,19 @@ from odoo.addons.spp_dci_client_ibr.services.ibr_service import IBRService
 
 from .enrollment_check import KINDS, OUTCOMES, compare_birth
 
-SERVER_ONLY_FIELDS = {"state", "approved_by", "enrolled_date", "birth_outcome", "enrolment_outcome",
-                      "disability_outcome", "disability_top_up", "check_ids", "reject_reason", "rejected_by",
-                      "rejected_date"}
+SERVER_ONLY_FIELDS = {
+    "state",
+    "approved_by",
+    "enrolled_date",
+    "birth_outcome",
+    "enrolment_outcome",
+    "disability_outcome",
+    "disability_top_up",
+    "check_ids",
+    "reject_reason",
+    "rejected_by",
+    "rejected_date",
+}
 CHECKED_FIELDS = {"child_id", "program_id", "declared_name", "declared_birth_date", "declared_sex"}
 APPROVER_GROUP = "spp_dci_demo.group_enrollment_approver"
 
@@ -34,31 +44,52 @@ class DciDemoEnrollment(models.Model):
     _order = "id desc"
 
     name = fields.Char(compute="_compute_name", store=True)
-    program_id = fields.Many2one("spp.dci.demo.program", string="Programme", required=True, tracking=True,
-                                 default=lambda self: self.env.ref("spp_dci_demo.program_child_benefit",
-                                                                   raise_if_not_found=False))
-    household_id = fields.Many2one("res.partner", tracking=True,
-                                   domain=[("is_company", "=", True), ("child_ids", "!=", False)])
+    program_id = fields.Many2one(
+        "spp.dci.demo.program",
+        string="Programme",
+        required=True,
+        tracking=True,
+        default=lambda self: self.env.ref("spp_dci_demo.program_child_benefit", raise_if_not_found=False),
+    )
+    household_id = fields.Many2one(
+        "res.partner", tracking=True, domain=[("is_company", "=", True), ("child_ids", "!=", False)]
+    )
     child_id = fields.Many2one("res.partner", required=True, tracking=True)
     declared_name = fields.Char(string="Name (declared)", required=True, tracking=True)
     declared_birth_date = fields.Date(string="Date of Birth (declared)", required=True, tracking=True)
-    declared_sex = fields.Selection([("female", "Female"), ("male", "Male")], string="Sex (declared)",
-                                    required=True, tracking=True)
+    declared_sex = fields.Selection(
+        [("female", "Female"), ("male", "Male")], string="Sex (declared)", required=True, tracking=True
+    )
     birth_identifier = fields.Char(string="Birth Registration Number", compute="_compute_birth_identifier")
-    state = fields.Selection([("draft", "Draft"), ("checked", "Checks done"), ("approved", "Approved"),
-                              ("rejected", "Rejected"), ("enrolled", "Enrolled")],
-                             string="Status", default="draft", required=True, readonly=True, copy=False, index=True,
-                             tracking=True)
+    state = fields.Selection(
+        [
+            ("draft", "Draft"),
+            ("checked", "Checks done"),
+            ("approved", "Approved"),
+            ("rejected", "Rejected"),
+            ("enrolled", "Enrolled"),
+        ],
+        string="Status",
+        default="draft",
+        required=True,
+        readonly=True,
+        copy=False,
+        index=True,
+        tracking=True,
+    )
     check_ids = fields.One2many("spp.dci.demo.check", "request_id", string="Checks", readonly=True)
     birth_outcome = fields.Selection(OUTCOMES, string="Birth (CRVS)", compute="_compute_outcomes", store=True)
-    enrolment_outcome = fields.Selection(OUTCOMES, string="Other Enrolments (IBR)", compute="_compute_outcomes",
-                                         store=True)
-    disability_outcome = fields.Selection(OUTCOMES, string="Disability (DR)", compute="_compute_outcomes",
-                                          store=True)
+    enrolment_outcome = fields.Selection(
+        OUTCOMES, string="Other Enrolments (IBR)", compute="_compute_outcomes", store=True
+    )
+    disability_outcome = fields.Selection(OUTCOMES, string="Disability (DR)", compute="_compute_outcomes", store=True)
     birth_details_html = fields.Html(string="Birth Comparison", compute="_compute_latest_details")
-    matched_programs = fields.Char(string="Enrolled in", compute="_compute_latest_details",
-                                   help="Programmes the beneficiary registry lists for this child, other than "
-                                        "this one (matched on the programme's registry identifier).")
+    matched_programs = fields.Char(
+        string="Enrolled in",
+        compute="_compute_latest_details",
+        help="Programmes the beneficiary registry lists for this child, other than "
+        "this one (matched on the programme's registry identifier).",
+    )
     disability_top_up = fields.Boolean(string="Disability Top-up", compute="_compute_outcomes", store=True)
     approved_by = fields.Many2one("res.users", string="Approved by", readonly=True, copy=False, tracking=True)
     enrolled_date = fields.Date(readonly=True, copy=False)
@@ -93,9 +124,14 @@ class DciDemoEnrollment(models.Model):
     def _checked_subject(self):
         """A fingerprint of everything the checks looked at: a check counts only while it still matches."""
         self.ensure_one()
-        subject = [self.child_id.id, self.birth_identifier or "", (self.declared_name or "").strip(),
-                   self.declared_birth_date.isoformat() if self.declared_birth_date else "",
-                   self.declared_sex or "", self.program_id.code or ""]
+        subject = [
+            self.child_id.id,
+            self.birth_identifier or "",
+            (self.declared_name or "").strip(),
+            self.declared_birth_date.isoformat() if self.declared_birth_date else "",
+            self.declared_sex or "",
+            self.program_id.code or "",
+        ]
         return hashlib.sha256(json.dumps(subject).encode()).hexdigest()
 
     def _latest_checks(self):
@@ -104,9 +140,17 @@ class DciDemoEnrollment(models.Model):
         current = self.check_ids.filtered(lambda check: check.subject == subject)
         return {kind: current.filtered(lambda check, kind=kind: check.kind == kind)[:1] for kind, _label in KINDS}
 
-    @api.depends("check_ids.outcome", "check_ids.subject", "child_id", "program_id.code", "declared_name",
-                 "declared_birth_date", "declared_sex", "child_id.dci_identifier_ids.value",
-                 "child_id.dci_identifier_ids.identifier_type")
+    @api.depends(
+        "check_ids.outcome",
+        "check_ids.subject",
+        "child_id",
+        "program_id.code",
+        "declared_name",
+        "declared_birth_date",
+        "declared_sex",
+        "child_id.dci_identifier_ids.value",
+        "child_id.dci_identifier_ids.identifier_type",
+    )
     def _compute_outcomes(self):
         for request in self:
             latest = request._latest_checks()
@@ -115,15 +159,25 @@ class DciDemoEnrollment(models.Model):
             request.disability_outcome = latest["disability"].outcome
             request.disability_top_up = latest["disability"].outcome == "pwd"
 
-    @api.depends("check_ids.outcome", "check_ids.details", "check_ids.message", "check_ids.subject", "child_id",
-                 "program_id.code", "declared_name", "declared_birth_date", "declared_sex",
-                 "child_id.dci_identifier_ids.value")
+    @api.depends(
+        "check_ids.outcome",
+        "check_ids.details",
+        "check_ids.message",
+        "check_ids.subject",
+        "child_id",
+        "program_id.code",
+        "declared_name",
+        "declared_birth_date",
+        "declared_sex",
+        "child_id.dci_identifier_ids.value",
+    )
     def _compute_latest_details(self):
         for request in self:
             latest = request._latest_checks()
             request.birth_details_html = latest["birth"].details_html
-            request.matched_programs = latest["enrolment"].message if latest["enrolment"].outcome == "duplicate" \
-                else False
+            request.matched_programs = (
+                latest["enrolment"].message if latest["enrolment"].outcome == "duplicate" else False
+            )
 
     def _check_server_only(self, vals, new=False):
         """Users never set the state, the decision or the checks, on create, copy or write alike."""
@@ -133,8 +187,9 @@ class DciDemoEnrollment(models.Model):
         if new:
             forced = {name for name in forced if vals[name] and not (name == "state" and vals[name] == "draft")}
         if forced:
-            raise AccessError(self.env._(
-                "The state and check results of an enrollment request only change through its buttons."))
+            raise AccessError(
+                self.env._("The state and check results of an enrollment request only change through its buttons.")
+            )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -147,12 +202,12 @@ class DciDemoEnrollment(models.Model):
         if CHECKED_FIELDS & vals.keys():
             decided = self.filtered(lambda request: request.state in ("rejected", "enrolled"))
             if decided:
-                raise UserError(self.env._("%s is decided: what was checked can no longer change.",
-                                           decided[0].name))
+                raise UserError(self.env._("%s is decided: what was checked can no longer change.", decided[0].name))
         result = super().write(vals)
         if CHECKED_FIELDS & vals.keys():
             self.filtered(lambda request: request.state in ("checked", "approved")).sudo().write(
-                {"state": "draft", "approved_by": False})
+                {"state": "draft", "approved_by": False}
+            )
         return result
 
     # checks
@@ -165,10 +220,17 @@ class DciDemoEnrollment(models.Model):
                 outcome, details, message = run()
         except DCIError as error:
             outcome, details, message = "error", [], str(error)
-        self.env["spp.dci.demo.check"].sudo().create({
-            "request_id": self.id, "kind": kind, "outcome": outcome, "details": json.dumps(details),
-            "message": message, "user_id": self.env.uid, "subject": self._checked_subject(),
-        })
+        self.env["spp.dci.demo.check"].sudo().create(
+            {
+                "request_id": self.id,
+                "kind": kind,
+                "outcome": outcome,
+                "details": json.dumps(details),
+                "message": message,
+                "user_id": self.env.uid,
+                "subject": self._checked_subject(),
+            }
+        )
         return outcome
 
     def _require_identifier(self):
@@ -182,8 +244,12 @@ class DciDemoEnrollment(models.Model):
         service = CRVSService(self.env, "crvs_main")
         try:
             for request in self:
-                request._add_check("birth", lambda request=request: request._birth_outcome(
-                    service.verify_birth("BRN", request.birth_identifier)))
+                request._add_check(
+                    "birth",
+                    lambda request=request: request._birth_outcome(
+                        service.verify_birth("BRN", request.birth_identifier)
+                    ),
+                )
                 request._mark_checked()
         finally:
             service.close()
@@ -205,25 +271,37 @@ class DciDemoEnrollment(models.Model):
         self._require_identifier()
         service = CRVSService(self.env, "crvs_main")
         try:
-            ack = service.client.search_async("idtype-value", {"type": "BRN", "value": self.birth_identifier},
-                                              origin=f"{self._name},{self.id}")
+            ack = service.client.search_async(
+                "idtype-value", {"type": "BRN", "value": self.birth_identifier}, origin=f"{self._name},{self.id}"
+            )
         finally:
             service.close()
-        self.env["spp.dci.demo.check"].sudo().create({
-            "request_id": self.id, "kind": "birth", "outcome": "pending", "mode": "async",
-            "transaction_id": ack["transaction_id"], "user_id": self.env.uid, "subject": self._checked_subject(),
-        })
+        self.env["spp.dci.demo.check"].sudo().create(
+            {
+                "request_id": self.id,
+                "kind": "birth",
+                "outcome": "pending",
+                "mode": "async",
+                "transaction_id": ack["transaction_id"],
+                "user_id": self.env.uid,
+                "subject": self._checked_subject(),
+            }
+        )
         return True
 
     def action_refresh_async(self):
         """Pick up async results that arrived while this request was being saved."""
         self.check_access("write")
         pending = self.check_ids.filtered(lambda check: check.outcome == "pending")
-        transactions = self.env["spp.dci.transaction"].sudo().search([
-            ("transaction_id", "in", pending.mapped("transaction_id")), ("state", "=", "done")])
+        transactions = (
+            self.env["spp.dci.transaction"]
+            .sudo()
+            .search([("transaction_id", "in", pending.mapped("transaction_id")), ("state", "=", "done")])
+        )
         for transaction in transactions:
-            pending.filtered(lambda check, txn=transaction: check.transaction_id == txn.transaction_id) \
-                ._complete_async_birth(transaction._get_result())
+            pending.filtered(
+                lambda check, txn=transaction: check.transaction_id == txn.transaction_id
+            )._complete_async_birth(transaction._get_result())
         self._mark_checked()
         return True
 
@@ -232,8 +310,12 @@ class DciDemoEnrollment(models.Model):
         service = IBRService(self.env["spp.dci.data.source"].get_by_code("ibr_main"), self.env)
         try:
             for request in self:
-                request._add_check("enrolment", lambda request=request: request._enrolment_outcome(
-                    service.check_duplication(request.child_id, exclude_programs=[request.program_id.code])))
+                request._add_check(
+                    "enrolment",
+                    lambda request=request: request._enrolment_outcome(
+                        service.check_duplication(request.child_id, exclude_programs=[request.program_id.code])
+                    ),
+                )
                 request._mark_checked()
         finally:
             service.close()
@@ -250,8 +332,12 @@ class DciDemoEnrollment(models.Model):
         service = DRService(self.env, "dr_main")
         try:
             for request in self:
-                request._add_check("disability", lambda request=request: request._disability_outcome(
-                    service.get_disability_status(request.child_id)))
+                request._add_check(
+                    "disability",
+                    lambda request=request: request._disability_outcome(
+                        service.get_disability_status(request.child_id)
+                    ),
+                )
                 request._mark_checked()
         finally:
             service.close()
@@ -272,8 +358,12 @@ class DciDemoEnrollment(models.Model):
 
     def _mark_checked(self):
         for request in self.filtered(lambda request: request.state == "draft"):
-            if request.birth_outcome and request.enrolment_outcome and request.disability_outcome \
-                    and "pending" not in (request.birth_outcome,):
+            if (
+                request.birth_outcome
+                and request.enrolment_outcome
+                and request.disability_outcome
+                and "pending" not in (request.birth_outcome,)
+            ):
                 request.sudo().state = "checked"
 
     # decisions
@@ -282,11 +372,17 @@ class DciDemoEnrollment(models.Model):
         self.ensure_one()
         reasons = []
         if self.birth_outcome != "verified":
-            reasons.append(self.env._("the birth is not verified (%s)",
-                                      dict(OUTCOMES).get(self.birth_outcome, self.env._("not checked"))))
+            reasons.append(
+                self.env._(
+                    "the birth is not verified (%s)", dict(OUTCOMES).get(self.birth_outcome, self.env._("not checked"))
+                )
+            )
         if self.enrolment_outcome != "clear":
-            reasons.append(self.env._("other enrolments: %s",
-                                      dict(OUTCOMES).get(self.enrolment_outcome, self.env._("not checked"))))
+            reasons.append(
+                self.env._(
+                    "other enrolments: %s", dict(OUTCOMES).get(self.enrolment_outcome, self.env._("not checked"))
+                )
+            )
         if self.disability_outcome in (False, "error", "pending"):
             reasons.append(self.env._("the disability check did not answer"))
         return reasons
@@ -298,8 +394,11 @@ class DciDemoEnrollment(models.Model):
                 raise UserError(self.env._("Run the checks before approving %s.", request.name))
             reasons = request._blocking_reasons()
             if reasons:
-                raise UserError(self.env._("%(name)s cannot be approved: %(reasons)s.", name=request.name,
-                                           reasons="; ".join(reasons)))
+                raise UserError(
+                    self.env._(
+                        "%(name)s cannot be approved: %(reasons)s.", name=request.name, reasons="; ".join(reasons)
+                    )
+                )
             request.sudo().write({"state": "approved", "approved_by": self.env.uid})
         return True
 
@@ -313,9 +412,15 @@ class DciDemoEnrollment(models.Model):
         requests = self.filtered(lambda request: request.state in ("draft", "checked"))
         if not requests:
             raise UserError(self.env._("Only a request that is not yet decided can be rejected."))
-        return {"type": "ir.actions.act_window", "name": self.env._("Reject"),
-                "res_model": "spp.dci.demo.reject", "view_mode": "form", "views": [(False, "form")],
-                "target": "new", "context": {"default_request_ids": [(6, 0, requests.ids)]}}
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Reject"),
+            "res_model": "spp.dci.demo.reject",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {"default_request_ids": [(6, 0, requests.ids)]},
+        }
 
     @api.private
     def reject(self, reason):
@@ -327,8 +432,14 @@ class DciDemoEnrollment(models.Model):
         decided = self.filtered(lambda request: request.state not in ("draft", "checked"))
         if decided:
             raise UserError(self.env._("%s is already decided.", decided[0].name))
-        self.sudo().write({"state": "rejected", "reject_reason": reason, "rejected_by": self.env.uid,
-                           "rejected_date": fields.Datetime.now()})
+        self.sudo().write(
+            {
+                "state": "rejected",
+                "reject_reason": reason,
+                "rejected_by": self.env.uid,
+                "rejected_date": fields.Datetime.now(),
+            }
+        )
         for request in self:
             request.message_post(body=self.env._("Rejected: %s", reason))
         return True
@@ -340,8 +451,11 @@ class DciDemoEnrollment(models.Model):
                 raise UserError(self.env._("Only an approved request can be enrolled."))
             reasons = request._blocking_reasons()
             if reasons:
-                raise UserError(self.env._("%(name)s cannot be enrolled: %(reasons)s.", name=request.name,
-                                           reasons="; ".join(reasons)))
+                raise UserError(
+                    self.env._(
+                        "%(name)s cannot be enrolled: %(reasons)s.", name=request.name, reasons="; ".join(reasons)
+                    )
+                )
             request.sudo().write({"state": "enrolled", "enrolled_date": fields.Date.today()})
         return True
 
@@ -357,9 +471,15 @@ class DciDemoEnrollment(models.Model):
         if not requests:
             raise UserError(self.env._("No request with a birth registration number to verify."))
         wizard = self.env["spp.dci.demo.bulk.verify"].create({"request_ids": [(6, 0, requests.ids)]})
-        return {"type": "ir.actions.act_window", "name": self.env._("Verify Births"),
-                "res_model": "spp.dci.demo.bulk.verify", "res_id": wizard.id, "view_mode": "form",
-                "views": [(False, "form")], "target": "new"}
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Verify Births"),
+            "res_model": "spp.dci.demo.bulk.verify",
+            "res_id": wizard.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+        }
 
     def action_bulk_verify_selected(self):
         return self.action_bulk_verify_births(self)
@@ -369,4 +489,5 @@ class DciDemoEnrollment(models.Model):
         self.check_access("write")
         data_source = self.env["spp.dci.data.source"].get_by_code("crvs_main")
         return self.env["spp.dci.bulk.run"]._start(
-            data_source, "demo_birth", self.ids, self.env._("Birth checks of %s enrollment requests", len(self)))
+            data_source, "demo_birth", self.ids, self.env._("Birth checks of %s enrollment requests", len(self))
+        )

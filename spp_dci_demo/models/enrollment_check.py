@@ -8,8 +8,11 @@ from odoo.tools.misc import format_date
 
 from odoo.addons.spp_dci_client_crvs.services.crvs_service import birth_result, first_record
 
-KINDS = [("birth", "Birth verification (CRVS)"), ("enrolment", "Other enrolments (IBR)"),
-         ("disability", "Disability (DR)")]
+KINDS = [
+    ("birth", "Birth verification (CRVS)"),
+    ("enrolment", "Other enrolments (IBR)"),
+    ("disability", "Disability (DR)"),
+]
 ASYNC_DONE = "spp_dci_demo/async_check_done"
 OUTCOMES = [
     ("verified", "Verified"),
@@ -39,10 +42,22 @@ def compare_birth(request, birth):
     declared["vital_status"] = "alive"
     registered["vital_status"] = "deceased" if birth["is_deceased"] else "alive"
     env = request.env
-    labels = {"name": env._("Name"), "birth_date": env._("Date of birth"), "sex": env._("Sex"),
-              "vital_status": env._("Vital status")}
-    rows = [{"key": name, "field": labels[name], "declared": declared[name], "registered": registered[name],
-             "match": declared[name].casefold() == registered[name].casefold()} for name in declared]
+    labels = {
+        "name": env._("Name"),
+        "birth_date": env._("Date of birth"),
+        "sex": env._("Sex"),
+        "vital_status": env._("Vital status"),
+    }
+    rows = [
+        {
+            "key": name,
+            "field": labels[name],
+            "declared": declared[name],
+            "registered": registered[name],
+            "match": declared[name].casefold() == registered[name].casefold(),
+        }
+        for name in declared
+    ]
     return ("verified" if all(row["match"] for row in rows) else "mismatch"), rows
 
 
@@ -56,8 +71,10 @@ def format_value(env, key, value):
             return format_date(env, date.fromisoformat(value), date_format="medium")
         except ValueError:
             return value
-    labels = {"sex": dict(env["spp.dci.demo.enrollment"]._fields["declared_sex"]._description_selection(env)),
-              "vital_status": {"alive": env._("Alive"), "deceased": env._("Deceased")}}.get(key, {})
+    labels = {
+        "sex": dict(env["spp.dci.demo.enrollment"]._fields["declared_sex"]._description_selection(env)),
+        "vital_status": {"alive": env._("Alive"), "deceased": env._("Deceased")},
+    }.get(key, {})
     return labels.get(str(value).casefold(), value)
 
 
@@ -76,8 +93,9 @@ class DciDemoCheck(models.Model):
     request_id = fields.Many2one("spp.dci.demo.enrollment", required=True, ondelete="cascade", index=True)
     kind = fields.Selection(KINDS, string="Check", required=True)
     outcome = fields.Selection(OUTCOMES, required=True)
-    mode = fields.Selection([("sync", "Synchronous"), ("async", "Asynchronous (callback)")], default="sync",
-                            required=True)
+    mode = fields.Selection(
+        [("sync", "Synchronous"), ("async", "Asynchronous (callback)")], default="sync", required=True
+    )
     transaction_id = fields.Char(string="Transaction ID", index=True)
     details = fields.Text(help="JSON: the field-by-field comparison or the registry's answer.")
     message = fields.Char(string="Note")
@@ -93,16 +111,20 @@ class DciDemoCheck(models.Model):
                 check.details_html = False
                 continue
             lines = Markup("").join(
-                Markup("<tr class='%s'><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>") % (
-                    "" if row["match"] else "table-danger", escape(row["field"]),
+                Markup("<tr class='%s'><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>")
+                % (
+                    "" if row["match"] else "table-danger",
+                    escape(row["field"]),
                     escape(format_value(self.env, row.get("key"), row["declared"])),
                     escape(format_value(self.env, row.get("key"), row["registered"])),
-                    "✔" if row["match"] else "✘")
-                for row in rows)
+                    "✔" if row["match"] else "✘",
+                )
+                for row in rows
+            )
             check.details_html = Markup(
                 "<table class='table table-sm o_dci_comparison'><thead><tr><th>%s</th><th>%s</th>"
-                "<th>%s</th><th></th></tr></thead><tbody>%s</tbody></table>") % (
-                self.env._("Field"), self.env._("Declared"), self.env._("Registered (civil registry)"), lines)
+                "<th>%s</th><th></th></tr></thead><tbody>%s</tbody></table>"
+            ) % (self.env._("Field"), self.env._("Declared"), self.env._("Registered (civil registry)"), lines)
 
     def _complete_async_birth(self, message):
         """Finish a pending async birth check from the on-search callback message, and tell its user."""

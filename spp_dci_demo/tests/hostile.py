@@ -68,8 +68,12 @@ def read_request(connection):
 
 
 def send(connection, body, status=200, headers=None):
-    headers = {"Content-Type": "application/json", "Content-Length": str(len(body)), "Connection": "close",
-               **(headers or {})}
+    headers = {
+        "Content-Type": "application/json",
+        "Content-Length": str(len(body)),
+        "Connection": "close",
+        **(headers or {}),
+    }
     head = f"HTTP/1.1 {status} X\r\n" + "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     connection.sendall(head.encode() + b"\r\n" + body)
 

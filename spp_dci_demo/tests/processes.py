@@ -91,10 +91,25 @@ print("RESULT " + json.dumps(result), flush=True)
 def _command(dbname):
     odoo_bin = Path(odoo.release.__file__).resolve().parent.parent / "odoo-bin"
     addons_path = config["addons_path"]
-    command = [sys.executable, str(odoo_bin), "shell", "-d", dbname, "--no-http", "--log-level", "warn",
-               "--addons-path", addons_path if isinstance(addons_path, str) else ",".join(addons_path)]
-    for option, flag in (("db_host", "--db_host"), ("db_port", "--db_port"), ("db_user", "--db_user"),
-                         ("db_password", "--db_password"), ("data_dir", "--data-dir")):
+    command = [
+        sys.executable,
+        str(odoo_bin),
+        "shell",
+        "-d",
+        dbname,
+        "--no-http",
+        "--log-level",
+        "warn",
+        "--addons-path",
+        addons_path if isinstance(addons_path, str) else ",".join(addons_path),
+    ]
+    for option, flag in (
+        ("db_host", "--db_host"),
+        ("db_port", "--db_port"),
+        ("db_user", "--db_user"),
+        ("db_password", "--db_password"),
+        ("data_dir", "--data-dir"),
+    ):
         if config.get(option):
             command += [flag, str(config[option])]
     return command
@@ -106,8 +121,13 @@ def start_worker(dbname, params):
         script.write(WORKER)
         script.seek(0)
         return subprocess.Popen(
-            _command(dbname), stdin=script, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=dict(os.environ, SPP_DCI_WORKER=json.dumps(params)))
+            _command(dbname),
+            stdin=script,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ, SPP_DCI_WORKER=json.dumps(params)),
+        )
 
 
 def outcome(process, timeout=180):
@@ -115,7 +135,7 @@ def outcome(process, timeout=180):
     lines = [line for line in stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if process.returncode or not lines:
         raise AssertionError(f"worker failed (exit {process.returncode}): {stderr[-2000:]}")
-    return json.loads(lines[-1][len(RESULT_PREFIX):])
+    return json.loads(lines[-1][len(RESULT_PREFIX) :])
 
 
 def run_worker(dbname, params):

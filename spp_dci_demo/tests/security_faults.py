@@ -67,9 +67,17 @@ class SecurityFaults:
             source.write({name: before[name] for name in values})
 
     def registry_head(self, action, **values):
-        return {"version": "1.0.0", "message_id": E.new_id(), "message_ts": E.timestamp(), "action": action,
-                "status": "succ", "sender_id": self.crvs.receiver_id, "receiver_id": self.crvs.our_sender_id,
-                "total_count": 1, **values}
+        return {
+            "version": "1.0.0",
+            "message_id": E.new_id(),
+            "message_ts": E.timestamp(),
+            "action": action,
+            "status": "succ",
+            "sender_id": self.crvs.receiver_id,
+            "receiver_id": self.crvs.our_sender_id,
+            "total_count": 1,
+            **values,
+        }
 
     def sign(self, head, message, created=None, expires=None):
         """A dci_cavage signature by the registry's key, with the validity period we choose."""
@@ -77,11 +85,14 @@ class SecurityFaults:
         expires = created + 300 if expires is None else expires
         profile = CavageProfile()
         signer = self.sim.signer
-        raw = _sign_bytes(signer.private_key,
-                          profile.signing_string(created, expires, profile.digest(head, message)).encode())
-        return (f'namespace="dci", kidId="{head["sender_id"]}|{signer.kid}|ed25519", algorithm="ed25519", '
-                f'created="{created}", expires="{expires}", headers="(created) (expires) digest", '
-                f'signature="{base64.b64encode(raw).decode()}"')
+        raw = _sign_bytes(
+            signer.private_key, profile.signing_string(created, expires, profile.digest(head, message)).encode()
+        )
+        return (
+            f'namespace="dci", kidId="{head["sender_id"]}|{signer.kid}|ed25519", algorithm="ed25519", '
+            f'created="{created}", expires="{expires}", headers="(created) (expires) digest", '
+            f'signature="{base64.b64encode(raw).decode()}"'
+        )
 
     def notify(self, signed=True, **head_values):
         head = self.registry_head("notify", **head_values)
@@ -93,8 +104,9 @@ class SecurityFaults:
 
     def post(self, body, headers=None):
         data = body if isinstance(body, (bytes, str)) else json.dumps(body)
-        response = self.url_open("/dci/callback", data=data,
-                                 headers={"Content-Type": "application/json", **(headers or {})})
+        response = self.url_open(
+            "/dci/callback", data=data, headers={"Content-Type": "application/json", **(headers or {})}
+        )
         self.assertNotIn(response.status_code, (500, 422), response.text[:200])
         return response.status_code, response.json()
 
@@ -108,19 +120,43 @@ class SecurityFaults:
         return self.env["spp.dci.transaction"].sudo().search_count([("direction", "=", "in")])
 
     def hostile_source(self, url, **values):
-        return self.configured(self.crvs, **{
-            "base_url": url, "auth_type": "none", "timeout": 3, "max_attempts": 3,
-            "registry_public_key": self.sim.public_key_pem, "signature_profile": "dci_cavage",
-            "signature_policy": "require", **values})
+        return self.configured(
+            self.crvs,
+            **{
+                "base_url": url,
+                "auth_type": "none",
+                "timeout": 3,
+                "max_attempts": 3,
+                "registry_public_key": self.sim.public_key_pem,
+                "signature_profile": "dci_cavage",
+                "signature_policy": "require",
+                **values,
+            },
+        )
 
     def signed_reply(self, request_body, head_values=None, message_values=None, item_values=None):
         request = json.loads(request_body)
-        items = [dict({"reference_id": item["reference_id"], "timestamp": E.timestamp(), "status": "succ",
-                       "data": {"reg_records": []}}, **(item_values or {}))
-                 for item in request["message"].get("search_request", [])]
+        items = [
+            dict(
+                {
+                    "reference_id": item["reference_id"],
+                    "timestamp": E.timestamp(),
+                    "status": "succ",
+                    "data": {"reg_records": []},
+                },
+                **(item_values or {}),
+            )
+            for item in request["message"].get("search_request", [])
+        ]
         head = self.registry_head("on-search", **(head_values or {}))
-        message = dict({"transaction_id": request["message"]["transaction_id"], "correlation_id": E.new_id(),
-                        "search_response": items}, **(message_values or {}))
+        message = dict(
+            {
+                "transaction_id": request["message"]["transaction_id"],
+                "correlation_id": E.new_id(),
+                "search_response": items,
+            },
+            **(message_values or {}),
+        )
         return json.dumps({"header": head, "message": message, "signature": self.sign(head, message)}).encode()
 
     # item 1: replays
@@ -154,9 +190,13 @@ class SecurityFaults:
             return {"header": head, "message": message, "signature": self.sign(head, message)}
 
         same = on_subscribe(transaction_ids[0])
-        params = {"same": same, "two": [on_subscribe(transaction_ids[1]), on_subscribe(transaction_ids[1])],
-                  "transaction_ids": transaction_ids, "code": code,
-                  "registry_public_key": self.sim.public_key_pem}
+        params = {
+            "same": same,
+            "two": [on_subscribe(transaction_ids[1]), on_subscribe(transaction_ids[1])],
+            "transaction_ids": transaction_ids,
+            "code": code,
+            "registry_public_key": self.sim.public_key_pem,
+        }
         run_worker(dbname, dict(params, role="setup"))
         with tempfile.TemporaryDirectory() as folder:
             workers = [start_worker(dbname, dict(params, role=role, folder=folder)) for role in ("first", "second")]
@@ -182,20 +222,23 @@ class SecurityFaults:
             token = notification["params"]["message"].rsplit(": ", 1)[1]
             self.assertNotIn(token, json.dumps(self.crvs.sudo().read(["callback_token_hash"])))
             before = self.incoming_rows()
-            self.assert_refused(self.post(self.notify(signed=False), {"Authorization": "Bearer wrong"}), 401,
-                                "err.signature.missing")
+            self.assert_refused(
+                self.post(self.notify(signed=False), {"Authorization": "Bearer wrong"}), 401, "err.signature.missing"
+            )
             stale = self.notify(signed=False, message_ts=E.timestamp(datetime.now(UTC) - timedelta(minutes=20)))
             self.assert_refused(self.post(stale, {"Authorization": f"Bearer {token}"}), 401, "err.request.bad")
             status, body = self.post(self.notify(signed=False), {"Authorization": f"Bearer {token}"})
             self.assertEqual((status, body["message"]["ack_status"]), (200, "ACK"))
             forged = self.notify(signed=False)
-            forged["signature"] = 'namespace="dci", kidId="a|b|ed25519", algorithm="ed25519", created="1", ' \
-                                  'expires="2", headers="(created) (expires) digest", signature="AAAA"'
-            self.assert_refused(self.post(forged, {"Authorization": f"Bearer {token}"}), 401,
-                                "err.signature.invalid")
+            forged["signature"] = (
+                'namespace="dci", kidId="a|b|ed25519", algorithm="ed25519", created="1", '
+                'expires="2", headers="(created) (expires) digest", signature="AAAA"'
+            )
+            self.assert_refused(self.post(forged, {"Authorization": f"Bearer {token}"}), 401, "err.signature.invalid")
             self.crvs.action_revoke_callback_token()
-            self.assert_refused(self.post(self.notify(signed=False), {"Authorization": f"Bearer {token}"}), 401,
-                                "err.signature.missing")
+            self.assert_refused(
+                self.post(self.notify(signed=False), {"Authorization": f"Bearer {token}"}), 401, "err.signature.missing"
+            )
             self.assertEqual(self.incoming_rows(), before + 1)
 
     def attack_refused_callers_are_throttled(self):
@@ -207,8 +250,9 @@ class SecurityFaults:
                 answers.append(self.post(b"not json")[0])
             self.assertEqual(answers[-1], 429, "never throttled")
             self.assertEqual(throttle.search([]).refusals, MAX_REFUSALS)
-            with self.configured(self.crvs, registry_public_key=self.sim.public_key_pem,
-                                 signature_profile="dci_cavage"):
+            with self.configured(
+                self.crvs, registry_public_key=self.sim.public_key_pem, signature_profile="dci_cavage"
+            ):
                 self.assert_refused(self.post(self.notify()), 429, "err.request.too_many_requests")
         finally:
             throttle.search([]).unlink()
@@ -218,14 +262,18 @@ class SecurityFaults:
     def attack_oversized_callbacks(self):
         port = int(self.base_url().rsplit(":", 1)[1])
         with release_test_lock(), socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
-            connection.sendall(b"POST /dci/callback HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                               b"Content-Length: 125829120\r\n\r\n")
+            connection.sendall(
+                b"POST /dci/callback HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 125829120\r\n\r\n"
+            )
             self.assertIn(b" 413 ", connection.recv(65536).split(b"\r\n", 1)[0] + b" ")
         tracemalloc.start()
         try:
             with release_test_lock(), socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
-                connection.sendall(b"POST /dci/callback HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                                   b"Transfer-Encoding: chunked\r\n\r\n")
+                connection.sendall(
+                    b"POST /dci/callback HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b"Transfer-Encoding: chunked\r\n\r\n"
+                )
                 chunk = b"%x\r\n" % MIB + b" " * MIB + b"\r\n"
                 with contextlib.suppress(OSError):
                     for _megabyte in range(40):
@@ -241,12 +289,17 @@ class SecurityFaults:
     # item 13: every parser answers a typed error
 
     def attack_malformed_callbacks(self):
-        with self.configured(self.crvs, registry_public_key=self.sim.public_key_pem, signature_profile="dci_cavage"), \
-                self.assertNoLogs(level="ERROR"):
-            self.assert_refused(self.post(b'{"header": ' + b"[" * 100000 + b"]" * 100000 + b"}"), 400,
-                                "err.request.bad")
-            on_search = {"header": self.registry_head("on-search"),
-                         "message": {"transaction_id": {"$ne": ""}, "search_response": []}}
+        with (
+            self.configured(self.crvs, registry_public_key=self.sim.public_key_pem, signature_profile="dci_cavage"),
+            self.assertNoLogs(level="ERROR"),
+        ):
+            self.assert_refused(
+                self.post(b'{"header": ' + b"[" * 100000 + b"]" * 100000 + b"}"), 400, "err.request.bad"
+            )
+            on_search = {
+                "header": self.registry_head("on-search"),
+                "message": {"transaction_id": {"$ne": ""}, "search_response": []},
+            }
             self.assert_refused(self.post(on_search), 200, "err.request.bad")
             self.assert_refused(self.post(self.notify(sender_id={"a": 1})), 200, "err.request.bad")
             nul = self.notify()
@@ -254,9 +307,11 @@ class SecurityFaults:
             self.assert_refused(self.post(nul), 400, "err.request.bad")
             protected = b64url(b'{"alg":"EdDSA","exp":1,"iat":1e999,"kid":"k"}')
             with self.configured(self.crvs, signature_profile="openg2p"):
-                self.assert_refused(self.post(self.notify(signed=False),
-                                              headers={"Signature": f"{protected}..{b64url(b'x' * 64)}"}),
-                                    401, "err.signature.invalid")
+                self.assert_refused(
+                    self.post(self.notify(signed=False), headers={"Signature": f"{protected}..{b64url(b'x' * 64)}"}),
+                    401,
+                    "err.signature.invalid",
+                )
             wrong_type = self.notify()
             wrong_type["signature"] = {"not": "a string"}
             self.assert_refused(self.post(wrong_type), 401, "err.signature.invalid")
@@ -264,21 +319,42 @@ class SecurityFaults:
     def attack_hostile_responses(self):
         cases = [
             ("deep nesting", lambda body: b"[" * 200000, DCIProtocolError, None),
-            ("object as reason code", lambda body: self.signed_reply(
-                body, head_values={"status": "rjct", "status_reason_code": {"x": 1}}), DCIRejectedError, None),
-            ("object as reference_id", lambda body: self.signed_reply(
-                body, item_values={"reference_id": {"x": 1}}), DCIProtocolError, "rjct.reference_id.invalid"),
-            ("newline in reason code", lambda body: self.signed_reply(
-                body, head_values={"status": "rjct", "status_reason_code": "rjct.x\nCRITICAL forged"}),
-             DCIRejectedError, "rjct.x?CRITICAL forged"),
-            ("infinite number", lambda body: body.replace(b'"page_size":1', b'"page_size":1e999'),
-             DCIProtocolError, None),
+            (
+                "object as reason code",
+                lambda body: self.signed_reply(body, head_values={"status": "rjct", "status_reason_code": {"x": 1}}),
+                DCIRejectedError,
+                None,
+            ),
+            (
+                "object as reference_id",
+                lambda body: self.signed_reply(body, item_values={"reference_id": {"x": 1}}),
+                DCIProtocolError,
+                "rjct.reference_id.invalid",
+            ),
+            (
+                "newline in reason code",
+                lambda body: self.signed_reply(
+                    body, head_values={"status": "rjct", "status_reason_code": "rjct.x\nCRITICAL forged"}
+                ),
+                DCIRejectedError,
+                "rjct.x?CRITICAL forged",
+            ),
+            (
+                "infinite number",
+                lambda body: body.replace(b'"page_size":1', b'"page_size":1e999'),
+                DCIProtocolError,
+                None,
+            ),
         ]
         for name, reply, expected, code in cases:
-            with self.subTest(response=name), \
-                    HostileRegistry(lambda connection, _path, body, _registry, reply=reply:
-                                    send(connection, reply(body))) as registry, \
-                    self.hostile_source(registry.url), self.assertLogs("odoo.addons.spp_dci_client") as logs:
+            with (
+                self.subTest(response=name),
+                HostileRegistry(
+                    lambda connection, _path, body, _registry, reply=reply: send(connection, reply(body))
+                ) as registry,
+                self.hostile_source(registry.url),
+                self.assertLogs("odoo.addons.spp_dci_client") as logs,
+            ):
                 with self.assertRaises(expected) as raised, DCIClient(self.crvs, self.env) as client:
                     client.search_by_id("BRN", "BR-2024-0042", page_size=1)
                 if code:
@@ -304,8 +380,10 @@ class SecurityFaults:
 
     def attack_slow_drip(self):
         for headers_first in (True, False):
-            with HostileRegistry(lambda c, p, b, r, h=headers_first: drip(c, p, b, r, headers_first=h)) as registry, \
-                    self.hostile_source(registry.url, timeout=3):
+            with (
+                HostileRegistry(lambda c, p, b, r, h=headers_first: drip(c, p, b, r, headers_first=h)) as registry,
+                self.hostile_source(registry.url, timeout=3),
+            ):
                 with DCIClient(self.crvs, self.env) as client:
                     seconds, error = deadline_seconds(lambda: client.search_by_id("BRN", "BR-2024-0042"))
                 self.assertIsInstance(error, DCITimeoutError)
@@ -336,11 +414,17 @@ class SecurityFaults:
         self.assertLess(peak, 8 * MIB, f"a {len(bomb)} byte gzip body inflated in memory")
 
     def attack_token_lifetime_is_capped(self):
-        answers = iter([b'{"access_token": "t", "token_type": "Bearer", "expires_in": 1000000000000000000}',
-                        b'{"access_token": "t", "token_type": "Bearer", "expires_in": 1e999}'])
+        answers = iter(
+            [
+                b'{"access_token": "t", "token_type": "Bearer", "expires_in": 1000000000000000000}',
+                b'{"access_token": "t", "token_type": "Bearer", "expires_in": 1e999}',
+            ]
+        )
 
-        with HostileRegistry(lambda connection, *_args: send(connection, next(answers))) as registry, \
-                Transport(registry.url, timeout=3) as transport:
+        with (
+            HostileRegistry(lambda connection, *_args: send(connection, next(answers))) as registry,
+            Transport(registry.url, timeout=3) as transport,
+        ):
             token = oauth.request_token(transport, registry.url + "/token", "id", "secret")
             self.assertLessEqual(token.expires_at, time.time() + oauth.MAX_LIFETIME)
             with self.assertRaises(DCIAuthenticationError):
@@ -380,13 +464,20 @@ class SecurityFaults:
             connection.shutdown(socket.SHUT_RDWR)
 
         for name, respond, expected in (
-                ("dropped", drop, DCIConnectionError),
-                ("502", lambda connection, *_args: send(connection, b"{}", 502), DCIRejectedError)):
-            with self.subTest(answer=name), HostileRegistry(respond) as registry, \
-                    self.hostile_source(registry.url, our_callback_uri=self.base_url() + "/dci/callback"), \
-                    DCIClient(self.crvs, self.env) as client:
-                for method, args in (("subscribe", ("live_birth",)), ("unsubscribe", (["code-1"],)),
-                                     ("search_async", ("idtype-value", {"type": "BRN", "value": "B-1"}))):
+            ("dropped", drop, DCIConnectionError),
+            ("502", lambda connection, *_args: send(connection, b"{}", 502), DCIRejectedError),
+        ):
+            with (
+                self.subTest(answer=name),
+                HostileRegistry(respond) as registry,
+                self.hostile_source(registry.url, our_callback_uri=self.base_url() + "/dci/callback"),
+                DCIClient(self.crvs, self.env) as client,
+            ):
+                for method, args in (
+                    ("subscribe", ("live_birth",)),
+                    ("unsubscribe", (["code-1"],)),
+                    ("search_async", ("idtype-value", {"type": "BRN", "value": "B-1"})),
+                ):
                     before = len(registry.requests)
                     with self.assertRaises(expected):
                         getattr(client, method)(*args)

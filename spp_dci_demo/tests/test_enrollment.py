@@ -30,9 +30,14 @@ class DemoCase(SimulatorMixin, HttpCase):
         cls.client_keys[key.kid] = load_public_key(key.public_key_pem)
         for source in cls.env["spp.dci.data.source"].search([("dci_demo_role", "!=", False)]):
             peer = source.dci_demo_role.split("/")[0] if "/" in source.dci_demo_role else "spec"
-            source.write({"base_url": cls.server.url(source.dci_demo_role),
-                          "our_callback_uri": cls.base_url() + "/dci/callback",
-                          "registry_public_key": cls.sim.public_key_pem_for(peer), "registry_jwks_url": False})
+            source.write(
+                {
+                    "base_url": cls.server.url(source.dci_demo_role),
+                    "our_callback_uri": cls.base_url() + "/dci/callback",
+                    "registry_public_key": cls.sim.public_key_pem_for(peer),
+                    "registry_jwks_url": False,
+                }
+            )
         cls.requests = {case: cls.env.ref(f"spp_dci_demo.enrollment_{case}") for case in CASES}
 
     def setUp(self):
@@ -50,8 +55,9 @@ class TestEnrollment(DemoCase):
 
     def test_setup(self):
         sources = self.env["spp.dci.data.source"].search([("dci_demo_role", "!=", False)])
-        self.assertEqual(sorted(sources.mapped("code")),
-                         ["crvs_main", "crvs_openg2p", "crvs_openspp", "dr_main", "ibr_main"])
+        self.assertEqual(
+            sorted(sources.mapped("code")), ["crvs_main", "crvs_openg2p", "crvs_openspp", "dr_main", "ibr_main"]
+        )
         self.assertTrue(all(source.signing_key_id.is_usable for source in sources))
         self.env["ir.config_parameter"].set_param("web.base.url", "http://demo.example:8069")
         crvs = sources.filtered(lambda source: source.code == "crvs_main")
@@ -74,8 +80,10 @@ class TestEnrollment(DemoCase):
 
     def test_verified_clear_approved_and_enrolled(self):
         request = self.checked("santos")
-        self.assertEqual((request.birth_outcome, request.enrolment_outcome, request.disability_outcome),
-                         ("verified", "clear", "no_disability"))
+        self.assertEqual(
+            (request.birth_outcome, request.enrolment_outcome, request.disability_outcome),
+            ("verified", "clear", "no_disability"),
+        )
         self.assertEqual(request.state, "checked")
         self.assertIn("<td>Mar 15, 2024</td>", request.birth_details_html, "dates as the date fields show them")
         self.assertNotIn("2024-03-15", request.birth_details_html)
@@ -125,8 +133,9 @@ class TestEnrollment(DemoCase):
         self.sim.faults.add("status", status=500, times=None)
         request.action_run_checks()
         self.sim.faults.clear()
-        self.assertEqual((request.birth_outcome, request.enrolment_outcome, request.disability_outcome),
-                         ("error", "error", "error"))
+        self.assertEqual(
+            (request.birth_outcome, request.enrolment_outcome, request.disability_outcome), ("error", "error", "error")
+        )
         with self.assertRaises(UserError):
             request.action_approve()
 
@@ -145,7 +154,8 @@ class TestEnrollment(DemoCase):
                 request.write(values)
         with self.assertRaises(AccessError):
             self.env["spp.dci.demo.check"].with_user(officer).create(
-                {"request_id": request.id, "kind": "birth", "outcome": "verified"})
+                {"request_id": request.id, "kind": "birth", "outcome": "verified"}
+            )
         request.action_run_checks()
         check = request.check_ids.filtered(lambda check: check.kind == "birth")
         with self.assertRaises(AccessError):
@@ -171,8 +181,17 @@ class TestEnrollment(DemoCase):
         self.assertEqual(len(searches), 1)
         self.assertEqual(searches[0]["header"]["total_count"], len(CASES))
         outcomes = {case: request.birth_outcome for case, request in self.requests.items()}
-        self.assertEqual(outcomes, {"santos": "verified", "reyes": "mismatch", "delacruz": "not_found",
-                                    "mensah": "verified", "okafor": "verified", "bautista": "mismatch"})
+        self.assertEqual(
+            outcomes,
+            {
+                "santos": "verified",
+                "reyes": "mismatch",
+                "delacruz": "not_found",
+                "mensah": "verified",
+                "okafor": "verified",
+                "bautista": "mismatch",
+            },
+        )
         self.assertEqual((run.state, run.done_count, run.failed_count), ("done", len(CASES), 0))
         self.assertEqual(run.demo_birth_summary, "3 verified, 2 did not match, 1 not registered")
 
@@ -207,16 +226,22 @@ class TestEnrollment(DemoCase):
         request = self.checked("reyes")
         approver = new_test_user(self.env, "rejecter", groups="base.group_user,spp_dci_demo.group_enrollment_approver")
         action = request.with_user(approver).action_reject()
-        wizard = self.env[action["res_model"]].with_user(approver).with_context(**action["context"]).create(
-            {"reason": "   "})
+        wizard = (
+            self.env[action["res_model"]]
+            .with_user(approver)
+            .with_context(**action["context"])
+            .create({"reason": "   "})
+        )
         self.assertEqual(wizard.request_ids, request)
         with self.assertRaisesRegex(UserError, "why"):
             wizard.action_confirm()
         self.assertEqual(request.state, "checked")
         wizard.reason = "Declared date of birth differs from the civil registry."
         wizard.action_confirm()
-        self.assertEqual((request.state, request.rejected_by, request.reject_reason),
-                         ("rejected", approver, "Declared date of birth differs from the civil registry."))
+        self.assertEqual(
+            (request.state, request.rejected_by, request.reject_reason),
+            ("rejected", approver, "Declared date of birth differs from the civil registry."),
+        )
         self.assertTrue(request.rejected_date)
         self.env.cr.precommit.run()  # as the end of the request does: post the tracked changes
         bodies = request.message_ids.mapped("body")
@@ -241,8 +266,7 @@ class TestEnrollment(DemoCase):
         with self.assertRaises(AccessError):
             request.with_user(officer).reject("no")
         with self.assertRaises(AccessError):
-            self.env["spp.dci.demo.reject"].with_user(officer).create(
-                {"request_ids": request.ids, "reason": "no"})
+            self.env["spp.dci.demo.reject"].with_user(officer).create({"request_ids": request.ids, "reason": "no"})
         self.assertEqual(request.state, "draft")
 
     def test_choosing_the_child_fills_the_household_and_name(self):
@@ -269,8 +293,9 @@ class TestDemoUI(DemoCase):
         jobs = self.env["queue.job"].search([("identity_key", "=", run.chunk_ids._identity_key())])
         self.assertEqual(len(jobs), 1)
         Job.load(self.env, jobs.uuid).perform()  # what queue_job's runner does in `make demo`
-        self.start_tour(f"/odoo/action-spp_dci_client.spp_dci_bulk_run_action/{run.id}",
-                        "spp_dci_demo_bulk_run_done", login="admin")
+        self.start_tour(
+            f"/odoo/action-spp_dci_client.spp_dci_bulk_run_action/{run.id}", "spp_dci_demo_bulk_run_done", login="admin"
+        )
         self.assertEqual(self.requests["santos"].birth_outcome, "verified")
 
     def test_reject_tour(self):
@@ -287,8 +312,11 @@ class TestDemoUI(DemoCase):
 
     def test_subscription_tour(self):
         self.http_request_allow_all = True  # the callback comes from the simulator, without the browser's cookie
-        self.start_tour("/odoo/action-spp_dci_client_crvs.spp_dci_crvs_subscription_action",
-                        "spp_dci_crvs_subscription", login="admin")
+        self.start_tour(
+            "/odoo/action-spp_dci_client_crvs.spp_dci_crvs_subscription_action",
+            "spp_dci_crvs_subscription",
+            login="admin",
+        )
         subscription = self.env["spp.dci.crvs.subscription"].search([])
         self.assertEqual((subscription.event_type, subscription.data_source_id.code), ("death", "crvs_main"))
         with self.allow_requests(all_requests=True):
@@ -298,17 +326,22 @@ class TestDemoUI(DemoCase):
         self.assertIn(subscription.code, self.sim.subscriptions)
 
     def test_test_connection_tour(self):
-        self.start_tour("/odoo/action-spp_dci_client.spp_dci_data_source_action", "spp_dci_test_connection",
-                        login="admin")
+        self.start_tour(
+            "/odoo/action-spp_dci_client.spp_dci_data_source_action", "spp_dci_test_connection", login="admin"
+        )
         self.assertEqual(self.env["spp.dci.data.source"].get_by_code("crvs_main").state, "active")
 
     def test_mounted_simulator_answers(self):
         response = self.url_open("/dci_simulator/crvs/.well-known/jwks.json")
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.json()["keys"][0]["kty"], "OKP")
-        token = self.url_open("/dci_simulator/crvs/oauth2/client/token", data={
-            "grant_type": "client_credentials", "client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET})
+        token = self.url_open(
+            "/dci_simulator/crvs/oauth2/client/token",
+            data={"grant_type": "client_credentials", "client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET},
+        )
         self.assertEqual(token.json()["token_type"], "Bearer")
-        refused = self.url_open("/dci_simulator/crvs/oauth2/client/token", data={
-            "grant_type": "client_credentials", "client_id": DEMO_CLIENT_ID, "client_secret": "wrong"})
+        refused = self.url_open(
+            "/dci_simulator/crvs/oauth2/client/token",
+            data={"grant_type": "client_credentials", "client_id": DEMO_CLIENT_ID, "client_secret": "wrong"},
+        )
         self.assertEqual(refused.status_code, 401)

@@ -50,19 +50,27 @@ def tls_server(registry):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.UTC)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(now)
-                   .not_valid_after(now + datetime.timedelta(days=1))
-                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                                  critical=False)
-                   .sign(key, hashes.SHA256()))
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
     folder = tempfile.mkdtemp()
     cert_file, key_file = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
     with open(cert_file, "wb") as handle:
         handle.write(certificate.public_bytes(serialization.Encoding.PEM))
     with open(key_file, "wb") as handle:
-        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
+        handle.write(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
     server = SimulatorServer(registry)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
@@ -72,10 +80,12 @@ def tls_server(registry):
 
 def readable(records, name):
     """What a user gets from each way of reading a field (refusals yield nothing)."""
-    for operation in (lambda: records.search_read([], [name]),
-                      lambda: records.search([]).read([name]),
-                      lambda: records.search([]).export_data([name])["datas"],
-                      lambda: records.formatted_read_group([], [name], ["__count"])):
+    for operation in (
+        lambda: records.search_read([], [name]),
+        lambda: records.search([]).read([name]),
+        lambda: records.search([]).export_data([name])["datas"],
+        lambda: records.formatted_read_group([], [name], ["__count"]),
+    ):
         try:
             yield operation()
         except (AccessError, UserError):
@@ -130,8 +140,11 @@ class TestReliability(SecurityFaults, DemoCase):
         self.requests["santos"].action_verify_birth()
         self.assertEqual(self.requests["santos"].birth_outcome, "error", "a failed check is recorded as an error")
         after = self.state()
-        lost = int(after["verified_checks"] != before["verified_checks"]) \
-            + int(after["ibr_checks"] != before["ibr_checks"]) + int(after["dr_cache"] != before["dr_cache"])
+        lost = (
+            int(after["verified_checks"] != before["verified_checks"])
+            + int(after["ibr_checks"] != before["ibr_checks"])
+            + int(after["dr_cache"] != before["dr_cache"])
+        )
         self.assertEqual(after["request"][0], before["request"][0])
         return lost
 
@@ -143,8 +156,9 @@ class TestReliability(SecurityFaults, DemoCase):
     def point(self, **values):
         for source in (self.crvs, self.ibr, self.dr):
             role = source.dci_demo_role
-            source.write({key: value.format(role=role) if isinstance(value, str) else value
-                          for key, value in values.items()})
+            source.write(
+                {key: value.format(role=role) if isinstance(value, str) else value for key, value in values.items()}
+            )
 
     def test_faults(self):
         with_state = [self.service_faults(), self.connect_timeout_fault(), self.tls_fault()]
@@ -163,44 +177,97 @@ class TestReliability(SecurityFaults, DemoCase):
     def service_fault_cases(self):
         """(name, arrange, expected error, expected code) of each fault the registry or network produces."""
         return [
-            ("connection refused", lambda: self.point(base_url="http://127.0.0.1:9/{role}", max_attempts=2),
-             DCIConnectionError, None),
-            ("DNS failure", lambda: self.point(base_url="https://registry.invalid/{role}", max_attempts=1),
-             DCIConnectionError, None),
-            ("read timeout", lambda: (self.point(timeout=1, max_attempts=1),
-                                      self.sim.faults.add("latency", seconds=2, times=None)), DCITimeoutError, None),
+            (
+                "connection refused",
+                lambda: self.point(base_url="http://127.0.0.1:9/{role}", max_attempts=2),
+                DCIConnectionError,
+                None,
+            ),
+            (
+                "DNS failure",
+                lambda: self.point(base_url="https://registry.invalid/{role}", max_attempts=1),
+                DCIConnectionError,
+                None,
+            ),
+            (
+                "read timeout",
+                lambda: (self.point(timeout=1, max_attempts=1), self.sim.faults.add("latency", seconds=2, times=None)),
+                DCITimeoutError,
+                None,
+            ),
             ("500", lambda: self.sim.faults.add("status", status=500, times=None), DCIRejectedError, None),
             ("502", lambda: self.sim.faults.add("status", status=502, times=None), DCIRejectedError, None),
             ("503", lambda: self.sim.faults.add("status", status=503, times=None), DCIRejectedError, None),
-            ("429 exhausted", lambda: self.sim.faults.add("status", status=429, retry_after=0, times=None),
-             DCIRejectedError, "err.request.too_many_requests"),
-            ("token endpoint down", lambda: self.sim.faults.add("status", path=TOKEN_PATH, status=503, times=None),
-             DCIAuthenticationError, None),
-            ("token rejected", lambda: self.sim.faults.add("token_reject", times=None), DCIAuthenticationError,
-             None),
+            (
+                "429 exhausted",
+                lambda: self.sim.faults.add("status", status=429, retry_after=0, times=None),
+                DCIRejectedError,
+                "err.request.too_many_requests",
+            ),
+            (
+                "token endpoint down",
+                lambda: self.sim.faults.add("status", path=TOKEN_PATH, status=503, times=None),
+                DCIAuthenticationError,
+                None,
+            ),
+            ("token rejected", lambda: self.sim.faults.add("token_reject", times=None), DCIAuthenticationError, None),
             ("malformed JSON", lambda: self.sim.faults.add("malformed_json", times=None), DCIProtocolError, None),
             ("HTML error page", lambda: self.sim.faults.add("html", times=None), DCIProtocolError, None),
             ("empty body", lambda: self.sim.faults.add("empty", times=None), DCIProtocolError, None),
-            ("huge body", lambda: (self.point(max_response_kb=256),
-                                   self.sim.faults.add("huge", bytes=1024 * 1024, times=None)), DCIProtocolError,
-             None),
-            ("header rjct", lambda: self.sim.faults.add("header_rjct", code="rjct.version.invalid", times=None),
-             DCIRejectedError, "rjct.version.invalid"),
-            ("item rjct", lambda: self.sim.faults.add("item_rjct", code="rjct.search.too_many_records_found",
-                                                      times=None),
-             DCIRejectedError, "rjct.search.too_many_records_found"),
-            ("reference_id mismatch", lambda: self.sim.faults.add("wrong_reference", times=None), DCIProtocolError,
-             "rjct.reference_id.invalid"),
-            ("missing signature", lambda: self.sim.faults.add("no_signature", times=None), DCISignatureError,
-             "err.signature.missing"),
-            ("invalid signature", lambda: self.sim.faults.add("bad_signature", times=None), DCISignatureError,
-             "err.signature.invalid"),
-            ("expired signature", lambda: self.sim.faults.add("expired_signature", times=None), DCISignatureError,
-             "err.signature.invalid"),
-            ("unknown kid", lambda: self.sim.faults.add("unknown_kid", times=None), DCISignatureError,
-             "err.signature.invalid"),
-            ("replayed response", lambda: (self.call_each_service_once(), self.sim.faults.add("replay", times=None)),
-             DCISignatureError, "rjct.message_id.duplicate"),
+            (
+                "huge body",
+                lambda: (self.point(max_response_kb=256), self.sim.faults.add("huge", bytes=1024 * 1024, times=None)),
+                DCIProtocolError,
+                None,
+            ),
+            (
+                "header rjct",
+                lambda: self.sim.faults.add("header_rjct", code="rjct.version.invalid", times=None),
+                DCIRejectedError,
+                "rjct.version.invalid",
+            ),
+            (
+                "item rjct",
+                lambda: self.sim.faults.add("item_rjct", code="rjct.search.too_many_records_found", times=None),
+                DCIRejectedError,
+                "rjct.search.too_many_records_found",
+            ),
+            (
+                "reference_id mismatch",
+                lambda: self.sim.faults.add("wrong_reference", times=None),
+                DCIProtocolError,
+                "rjct.reference_id.invalid",
+            ),
+            (
+                "missing signature",
+                lambda: self.sim.faults.add("no_signature", times=None),
+                DCISignatureError,
+                "err.signature.missing",
+            ),
+            (
+                "invalid signature",
+                lambda: self.sim.faults.add("bad_signature", times=None),
+                DCISignatureError,
+                "err.signature.invalid",
+            ),
+            (
+                "expired signature",
+                lambda: self.sim.faults.add("expired_signature", times=None),
+                DCISignatureError,
+                "err.signature.invalid",
+            ),
+            (
+                "unknown kid",
+                lambda: self.sim.faults.add("unknown_kid", times=None),
+                DCISignatureError,
+                "err.signature.invalid",
+            ),
+            (
+                "replayed response",
+                lambda: (self.call_each_service_once(), self.sim.faults.add("replay", times=None)),
+                DCISignatureError,
+                "rjct.message_id.duplicate",
+            ),
         ]
 
     def service_faults(self):
@@ -243,8 +310,10 @@ class TestReliability(SecurityFaults, DemoCase):
     def recoveries(self):
         """A 429 with Retry-After and a 401 mid-session are recovered from: the call succeeds."""
         tried = handled = 0
-        for name, fault in (("429 with Retry-After", {"kind": "status", "status": 429, "retry_after": 1}),
-                            ("401 mid-session", {"kind": "expire_tokens"})):
+        for name, fault in (
+            ("429 with Retry-After", {"kind": "status", "status": 429, "retry_after": 1}),
+            ("401 mid-session", {"kind": "expire_tokens"}),
+        ):
             tried += 1
             with self.subTest(recovery=name):
                 CRVSService(self.env, "crvs_main").verify_birth("BRN", "BR-2024-0042")
@@ -259,25 +328,43 @@ class TestReliability(SecurityFaults, DemoCase):
         tried = handled = 0
         with self.allow_requests(all_requests=True):
             ack = CRVSService(self.env, "crvs_main").client.search_async(
-                "idtype-value", {"type": "BRN", "value": "BR-2024-0042"})
+                "idtype-value", {"type": "BRN", "value": "BR-2024-0042"}
+            )
             self.env.flush_all()
             self.env["spp.dci.transaction"]._wait_for_callbacks([ack["transaction_id"]], 10)
-        transaction = self.env["spp.dci.transaction"].sudo().search(
-            [("transaction_id", "=", ack["transaction_id"]), ("direction", "=", "out")])
+        transaction = (
+            self.env["spp.dci.transaction"]
+            .sudo()
+            .search([("transaction_id", "=", ack["transaction_id"]), ("direction", "=", "out")])
+        )
         stored = transaction.result_stored
         message = {"transaction_id": ack["transaction_id"], "correlation_id": "x", "search_response": []}
-        head = {"version": "1.0.0", "message_id": E.new_id(), "message_ts": E.timestamp(), "action": "on-search",
-                "status": "succ", "sender_id": "crvs.simulator", "total_count": 1}
-        forged = {"header": head, "message": message, "signature": 'namespace="dci", kidId="a|b|ed25519", '
-                  'algorithm="ed25519", created="1", expires="2", headers="(created) (expires) digest", '
-                  'signature="AAAA"'}
+        head = {
+            "version": "1.0.0",
+            "message_id": E.new_id(),
+            "message_ts": E.timestamp(),
+            "action": "on-search",
+            "status": "succ",
+            "sender_id": "crvs.simulator",
+            "total_count": 1,
+        }
+        forged = {
+            "header": head,
+            "message": message,
+            "signature": 'namespace="dci", kidId="a|b|ed25519", '
+            'algorithm="ed25519", created="1", expires="2", headers="(created) (expires) digest", '
+            'signature="AAAA"',
+        }
         unknown = dict(forged, message=dict(message, transaction_id="not-ours"))
-        for name, envelope, status, code in (("forged signature", forged, 401, None),
-                                            ("unknown transaction", unknown, 200, "err.request.not_found")):
+        for name, envelope, status, code in (
+            ("forged signature", forged, 401, None),
+            ("unknown transaction", unknown, 200, "err.request.not_found"),
+        ):
             tried += 1
             with self.subTest(callback=name):
-                response = self.url_open("/dci/callback", data=json.dumps(envelope),
-                                         headers={"Content-Type": "application/json"})
+                response = self.url_open(
+                    "/dci/callback", data=json.dumps(envelope), headers={"Content-Type": "application/json"}
+                )
                 self.assertEqual(response.status_code, status)
                 if code:
                     self.assertEqual(response.json()["message"]["error"]["code"], code)
@@ -286,8 +373,11 @@ class TestReliability(SecurityFaults, DemoCase):
         with self.subTest(callback="duplicate"):
             self.assertEqual(transaction.state, "done")
             signed = self.sim._signed(dict(head, message_id=E.new_id()), dict(message, search_response=[]), "spec")
-            response = self.url_open("/dci/callback", data=json.dumps(signed.envelope),
-                                     headers={"Content-Type": "application/json", **signed.http_headers})
+            response = self.url_open(
+                "/dci/callback",
+                data=json.dumps(signed.envelope),
+                headers={"Content-Type": "application/json", **signed.http_headers},
+            )
             self.assertEqual(response.json()["message"]["error"]["code"], "rjct.message_id.duplicate")
             handled += 1
         transaction.invalidate_recordset()
@@ -299,16 +389,22 @@ class TestReliability(SecurityFaults, DemoCase):
         self.crvs.write({"auth_type": "oauth2"})
         CRVSService(self.env, "crvs_main").verify_birth("BRN", "BR-2024-0042")
         fields = {
-            "spp.dci.data.source": ["bearer_token", "bearer_token_stored", "oauth2_client_secret",
-                                    "oauth2_client_secret_stored"],
+            "spp.dci.data.source": [
+                "bearer_token",
+                "bearer_token_stored",
+                "oauth2_client_secret",
+                "oauth2_client_secret_stored",
+            ],
             "spp.dci.oauth.token": ["access_token_stored"],
             "spp.dci.signing.key": ["private_key_stored"],
             "spp.dci.transaction": ["result_stored"],
             "spp.dci.crvs.event": ["raw_record"],
             "spp.dci.disability.status": ["raw_data"],
         }
-        secrets_in_db = [self.env["spp.dci.data.source"].sudo().search([]).mapped("bearer_token_stored"),
-                         self.env["spp.dci.signing.key"].sudo().search([]).mapped("private_key_stored")]
+        secrets_in_db = [
+            self.env["spp.dci.data.source"].sudo().search([]).mapped("bearer_token_stored"),
+            self.env["spp.dci.signing.key"].sudo().search([]).mapped("private_key_stored"),
+        ]
         plain = new_test_user(self.env, "plain_employee", groups="base.group_user")
         dci_user = new_test_user(self.env, "dci_officer", groups="base.group_user,spp_dci_client.group_dci_user")
         leaks = count = 0
@@ -318,8 +414,11 @@ class TestReliability(SecurityFaults, DemoCase):
                 for user in (plain, dci_user):
                     for result in readable(self.env[model].with_user(user), name):
                         dump = json.dumps(result, default=str)
-                        if any(value and str(value) in dump for group in secrets_in_db for value in group) \
-                                or "bearer-plaintext" in dump or "PRIVATE KEY" in dump:
+                        if (
+                            any(value and str(value) in dump for group in secrets_in_db for value in group)
+                            or "bearer-plaintext" in dump
+                            or "PRIVATE KEY" in dump
+                        ):
                             leaks += 1
         for user in (plain, dci_user):
             with self.assertRaises(AccessError):
@@ -331,16 +430,35 @@ class TestReliability(SecurityFaults, DemoCase):
         """Garbage never reaches the registry: each call fails with a clear error before sending."""
         crvs, dr = CRVSService(self.env, "crvs_main"), DRService(self.env, "dr_main")
         ibr = IBRService(self.ibr, self.env)
-        calls = [crvs.verify_birth, crvs.check_death, dr.get_functional_assessment, ibr.search_beneficiary,
-                 ibr.is_enrolled, lambda kind, value: crvs.verify_births([(kind, value)])]
-        bad = [("BRN", ""), ("BRN", "   "), ("", "BR-2024-0042"), ("BRN", "x" * 5000), ("BRN", None),
-               ("BRN", ["BR-2024-0042"]), ("BRN", {"$ne": ""}), ("BRN", "BR\x00-2024"), ("BRN", True),
-               ("BRN'; DROP TABLE res_partner; --", "1"), ("<script>", "1"), (None, "1")]
+        calls = [
+            crvs.verify_birth,
+            crvs.check_death,
+            dr.get_functional_assessment,
+            ibr.search_beneficiary,
+            ibr.is_enrolled,
+            lambda kind, value: crvs.verify_births([(kind, value)]),
+        ]
+        bad = [
+            ("BRN", ""),
+            ("BRN", "   "),
+            ("", "BR-2024-0042"),
+            ("BRN", "x" * 5000),
+            ("BRN", None),
+            ("BRN", ["BR-2024-0042"]),
+            ("BRN", {"$ne": ""}),
+            ("BRN", "BR\x00-2024"),
+            ("BRN", True),
+            ("BRN'; DROP TABLE res_partner; --", "1"),
+            ("<script>", "1"),
+            (None, "1"),
+        ]
         before = len(self.sim.received)
         for call in calls:
             for kind, value in bad:
-                with self.subTest(call=call, kind=kind, value=str(value)[:20]), \
-                        self.assertRaisesRegex(DCIConfigurationError, "Invalid"):
+                with (
+                    self.subTest(call=call, kind=kind, value=str(value)[:20]),
+                    self.assertRaisesRegex(DCIConfigurationError, "Invalid"),
+                ):
                     call(kind, value)
         self.assertEqual(len(self.sim.received), before, "no request was sent")
         with self.assertRaises(ValidationError):

@@ -77,8 +77,13 @@ def public_methods(env):
             if not cls.__module__.startswith("odoo.addons.spp_dci_"):
                 continue
             for attribute, value in vars(cls).items():
-                if callable(value) and not attribute.startswith("_") and not hasattr(BaseModel, attribute) \
-                        and not inspect.isclass(value) and not getattr(value, "_api_private", False):
+                if (
+                    callable(value)
+                    and not attribute.startswith("_")
+                    and not hasattr(BaseModel, attribute)
+                    and not inspect.isclass(value)
+                    and not getattr(value, "_api_private", False)
+                ):
                     found.add((name, attribute))
     return found
 
@@ -124,12 +129,20 @@ class TestSecurityAdmin(DemoCase):
 
     def test_forged_enrolled_request_is_refused(self):
         template = self.requests["santos"]
-        values = {"child_id": template.child_id.id, "declared_name": "X", "declared_birth_date": "2024-03-15",
-                  "declared_sex": "female"}
+        values = {
+            "child_id": template.child_id.id,
+            "declared_name": "X",
+            "declared_birth_date": "2024-03-15",
+            "declared_sex": "female",
+        }
         requests = self.env["spp.dci.demo.enrollment"].with_user(self.officer)
-        forged = [{"state": "enrolled"}, {"state": "approved", "approved_by": self.approver.id},
-                  {"enrolled_date": "2024-01-01"}, {"birth_outcome": "verified"},
-                  {"check_ids": [(0, 0, {"kind": "birth", "outcome": "verified"})]}]
+        forged = [
+            {"state": "enrolled"},
+            {"state": "approved", "approved_by": self.approver.id},
+            {"enrolled_date": "2024-01-01"},
+            {"birth_outcome": "verified"},
+            {"check_ids": [(0, 0, {"kind": "birth", "outcome": "verified"})]},
+        ]
         for extra in forged:
             with self.subTest(create=extra), self.assertRaises(AccessError):
                 requests.create(dict(values, **extra))
@@ -148,26 +161,37 @@ class TestSecurityAdmin(DemoCase):
         self.assertEqual((request.state, request.birth_outcome), ("checked", "verified"))
         other = self.requests["delacruz"].child_id
         request.with_user(self.officer).write({"child_id": other.id})
-        self.assertEqual((request.state, request.birth_outcome, request.enrolment_outcome,
-                          request.disability_outcome, request.disability_top_up),
-                         ("draft", False, False, False, False))
+        self.assertEqual(
+            (
+                request.state,
+                request.birth_outcome,
+                request.enrolment_outcome,
+                request.disability_outcome,
+                request.disability_top_up,
+            ),
+            ("draft", False, False, False, False),
+        )
         with self.assertRaisesRegex(UserError, "Run the checks"):
             request.action_approve()
 
     def test_each_checked_value_resets_the_outcomes(self):
         request = self.requests["santos"]
         original = request.read(CHECKED, load=None)[0]
-        for values in ({"declared_name": "Someone Else"}, {"declared_sex": "male"},
-                       {"declared_birth_date": "2020-01-01"},
-                       {"program_id": self.env["spp.dci.demo.program"].create({"name": "P", "code": "P2"}).id}):
+        for values in (
+            {"declared_name": "Someone Else"},
+            {"declared_sex": "male"},
+            {"declared_birth_date": "2020-01-01"},
+            {"program_id": self.env["spp.dci.demo.program"].create({"name": "P", "code": "P2"}).id},
+        ):
             with self.subTest(values=values):
                 request.write({name: original[name] for name in CHECKED})
                 request.action_run_checks()
                 request.action_approve()
                 self.assertEqual(request.state, "approved")
                 request.with_user(self.officer).write(values)
-                self.assertEqual((request.state, request.approved_by.id, request.birth_outcome),
-                                 ("draft", False, False))
+                self.assertEqual(
+                    (request.state, request.approved_by.id, request.birth_outcome), ("draft", False, False)
+                )
                 with self.assertRaises(UserError):
                     request.action_enroll()
 
@@ -200,8 +224,12 @@ class TestSecurityAdmin(DemoCase):
         self.assertEqual([key["kid"] for key in served], [public_jwk(simulator_private_key().public_key())["kid"]])
         self.assertNotEqual(served[0]["kid"], constant_kid)
         # A demo database from before pinned the old key: the start-up repoint moves it to the JWKS.
-        self.crvs.write({"base_url": f"{self.base_url()}/dci_simulator/crvs",
-                         "registry_public_key": public_key_to_pem(constant.public_key())})
+        self.crvs.write(
+            {
+                "base_url": f"{self.base_url()}/dci_simulator/crvs",
+                "registry_public_key": public_key_to_pem(constant.public_key()),
+            }
+        )
         self.crvs._spp_dci_demo_repoint(self.base_url())
         self.assertFalse(self.crvs.registry_public_key)
         self.assertEqual(self.crvs.registry_jwks_url, f"{self.base_url()}/dci_simulator/crvs/.well-known/jwks.json")
@@ -217,9 +245,13 @@ class TestSecurityAdmin(DemoCase):
         listener = Listener()
         self.addCleanup(listener.shutdown)
         source = self.crvs.with_user(self.dci_admin)
-        for values in ({"oauth2_token_url": listener.url + "/token"}, {"base_url": listener.url},
-                       {"auth_endpoint": "/steal"}, {"allow_plain_http": True},
-                       {"oauth2_token_url": listener.url + "/token", "oauth2_client_secret": "********"}):
+        for values in (
+            {"oauth2_token_url": listener.url + "/token"},
+            {"base_url": listener.url},
+            {"auth_endpoint": "/steal"},
+            {"allow_plain_http": True},
+            {"oauth2_token_url": listener.url + "/token", "oauth2_client_secret": "********"},
+        ):
             with self.subTest(values=values), self.assertRaisesRegex(UserError, "enter the OAuth2 Client Secret"):
                 source.write(values)
         source.test_connection()
@@ -229,9 +261,16 @@ class TestSecurityAdmin(DemoCase):
         self.assertEqual(len(listener.bodies), 1)
         self.assertIn(b"his-own", listener.bodies[0])
         self.assertNotIn(b"demo-simulator-secret", listener.bodies[0])
-        bearer = self.env["spp.dci.data.source"].create({
-            "name": "Bearer", "code": "sa_bearer", "base_url": "https://registry.example", "auth_type": "bearer",
-            "bearer_token": "bearer-secret", "our_sender_id": "x"})
+        bearer = self.env["spp.dci.data.source"].create(
+            {
+                "name": "Bearer",
+                "code": "sa_bearer",
+                "base_url": "https://registry.example",
+                "auth_type": "bearer",
+                "bearer_token": "bearer-secret",
+                "our_sender_id": "x",
+            }
+        )
         with self.assertRaisesRegex(UserError, "enter the Bearer Token"):
             bearer.with_user(self.dci_admin).write({"base_url": listener.url})
         with self.assertRaisesRegex(UserError, "enter the Bearer Token"):
@@ -252,25 +291,41 @@ class TestSecurityAdmin(DemoCase):
                 with self.subTest(user=user.login, values=values), self.assertRaises(AccessError):
                     self.crvs.with_user(user).write(values)
                 with self.subTest(user=user.login, create=values), self.assertRaises(AccessError):
-                    self.env["spp.dci.data.source"].with_user(user).create(dict(
-                        values, name="n", code="sa_forged", base_url="https://r.example", our_sender_id="x"))
+                    self.env["spp.dci.data.source"].with_user(user).create(
+                        dict(values, name="n", code="sa_forged", base_url="https://r.example", our_sender_id="x")
+                    )
             with self.subTest(user=user.login, key=True), self.assertRaises(AccessError):
                 self.crvs.signing_key_id.with_user(user).write({"private_key_stored": "plain:key"})
         self.assertTrue(self.crvs.sudo().oauth2_client_secret_stored.startswith("fernet:"))
 
     def test_plain_http_only_to_loopback(self):
-        source = self.env["spp.dci.data.source"].create({
-            "name": "Remote", "code": "sa_remote", "base_url": "http://registry.example.org", "auth_type": "oauth2",
-            "oauth2_client_id": "c", "oauth2_client_secret": "s", "our_sender_id": "x"})
+        source = self.env["spp.dci.data.source"].create(
+            {
+                "name": "Remote",
+                "code": "sa_remote",
+                "base_url": "http://registry.example.org",
+                "auth_type": "oauth2",
+                "oauth2_client_id": "c",
+                "oauth2_client_secret": "s",
+                "our_sender_id": "x",
+            }
+        )
         with self.assertRaisesRegex(DCIConfigurationError, "plain http"):
             source._get_client_config()
         notification = source.test_connection()["params"]
         self.assertIn("plain http", notification["message"])
         source.write({"allow_plain_http": True, "oauth2_client_secret": "s"})
-        self.assertEqual(source._get_client_config().oauth2.token_url,
-                         "http://registry.example.org/oauth2/client/token")
-        source.write({"allow_plain_http": False, "base_url": "https://registry.example.org",
-                      "oauth2_token_url": "http://other.example.org/token", "oauth2_client_secret": "s"})
+        self.assertEqual(
+            source._get_client_config().oauth2.token_url, "http://registry.example.org/oauth2/client/token"
+        )
+        source.write(
+            {
+                "allow_plain_http": False,
+                "base_url": "https://registry.example.org",
+                "oauth2_token_url": "http://other.example.org/token",
+                "oauth2_client_secret": "s",
+            }
+        )
         with self.assertRaisesRegex(DCIConfigurationError, "other.example.org"):
             source._get_client_config()
         self.assertTrue(self.crvs._get_client_config(), "loopback over http is allowed")
@@ -280,10 +335,17 @@ class TestSecurityAdmin(DemoCase):
     def rpc(self, user, model, method, args):
         common = {"jsonrpc": "2.0", "method": "call", "id": 1}
         db = self.env.cr.dbname
-        payload = dict(common, params={"service": "object", "method": "execute_kw",
-                                       "args": [db, user.id, user.login, model, method, args, {}]})
-        answer = self.url_open("/jsonrpc", data=json.dumps(payload),
-                               headers={"Content-Type": "application/json"}, timeout=60).json()
+        payload = dict(
+            common,
+            params={
+                "service": "object",
+                "method": "execute_kw",
+                "args": [db, user.id, user.login, model, method, args, {}],
+            },
+        )
+        answer = self.url_open(
+            "/jsonrpc", data=json.dumps(payload), headers={"Content-Type": "application/json"}, timeout=60
+        ).json()
         return answer.get("error", {}).get("data", {}).get("name")
 
     def test_rpc_access_matrix(self):
@@ -292,15 +354,17 @@ class TestSecurityAdmin(DemoCase):
         records = {
             "spp.dci.data.source": self.crvs.ids,
             "spp.dci.signing.key": key.ids,
-            "spp.dci.jwks.fetch": self.env["spp.dci.jwks.fetch"].create({
-                "data_source_id": self.crvs.id, "url": self.crvs.base_url + "/.well-known/jwks.json"}).ids,
+            "spp.dci.jwks.fetch": self.env["spp.dci.jwks.fetch"]
+            .create({"data_source_id": self.crvs.id, "url": self.crvs.base_url + "/.well-known/jwks.json"})
+            .ids,
             "res.partner": self.requests["santos"].child_id.ids,
             "spp.dci.crvs.event": [],
             "spp.dci.crvs.subscription": [],
             "spp.dci.demo.enrollment": self.requests["santos"].ids,
             # started by another user: only a DCI administrator may cancel or resume it
-            "spp.dci.bulk.run": self.env["spp.dci.bulk.run"].create({
-                "name": "Someone else's run", "kind": "search", "data_source_id": self.crvs.id}).ids,
+            "spp.dci.bulk.run": self.env["spp.dci.bulk.run"]
+            .create({"name": "Someone else's run", "kind": "search", "data_source_id": self.crvs.id})
+            .ids,
         }
         wizard_values = {
             "spp.dci.demo.bulk.verify": {"request_ids": self.requests["santos"].ids},

@@ -42,17 +42,23 @@ class TestSimulatorController(HttpCase):
         super().setUp()
         registry = simulator_mount.registry()
         previous = registry.verifier.client_keys
-        registry.verifier.client_keys = {signer.kid: signer.private_key.public_key()
-                                         for signer in self.signers.values()}
+        registry.verifier.client_keys = {
+            signer.kid: signer.private_key.public_key() for signer in self.signers.values()
+        }
         self.addCleanup(setattr, registry.verifier, "client_keys", previous)
 
     def url(self, role, path):
         return f"{simulator_mount.PREFIX}/{role}{path}"
 
     def bearer(self, role):
-        return self.url_open(self.url(role, C.PATH_TOKEN), data={
-            "grant_type": "client_credentials", "client_id": simulator_mount.DEMO_CLIENT_ID,
-            "client_secret": simulator_mount.DEMO_CLIENT_SECRET}).json()["access_token"]
+        return self.url_open(
+            self.url(role, C.PATH_TOKEN),
+            data={
+                "grant_type": "client_credentials",
+                "client_id": simulator_mount.DEMO_CLIENT_ID,
+                "client_secret": simulator_mount.DEMO_CLIENT_SECRET,
+            },
+        ).json()["access_token"]
 
     def signed_search(self, profile, signer, brn="BR-2024-0042"):
         item = E.search_item(C.QUERY_IDTYPE_VALUE, {"type": "BRN", "value": brn}, reg_type=C.REGISTRY_CIVIL)
@@ -63,23 +69,28 @@ class TestSimulatorController(HttpCase):
         for role, profile, algorithm in PEERS:
             with self.subTest(role=role):
                 signed = self.signed_search(profile, self.signers[algorithm])
-                headers = dict(signed.http_headers, **{"Content-Type": "application/json",
-                                                       "Authorization": f"Bearer {self.bearer(role)}"})
-                response = self.url_open(self.url(role, C.PATH_SYNC_SEARCH), data=E.json_bytes(signed.envelope),
-                                         headers=headers)
+                headers = dict(
+                    signed.http_headers,
+                    **{"Content-Type": "application/json", "Authorization": f"Bearer {self.bearer(role)}"},
+                )
+                response = self.url_open(
+                    self.url(role, C.PATH_SYNC_SEARCH), data=E.json_bytes(signed.envelope), headers=headers
+                )
                 self.assertEqual(response.status_code, 200, response.text)
                 answer = response.json()
                 record = answer["message"]["search_response"][0]["data"]["reg_records"][0]
                 self.assertEqual(record["name"]["given_name"], "Maria")
                 jwks = self.url_open(self.url(role, C.PATH_JWKS)).json()["keys"]
                 resolve = functools.partial(lambda key, _kid: key, public_key_from_jwk(jwks[0]))
-                verified = check_registry_signature(POLICY_REQUIRE, get_profile(profile), answer,
-                                                    response.headers.get("signature"), resolve)
+                verified = check_registry_signature(
+                    POLICY_REQUIRE, get_profile(profile), answer, response.headers.get("signature"), resolve
+                )
                 self.assertTrue(verified.kid)
                 tampered = dict(answer, message=dict(answer["message"], correlation_id="changed"))
                 with self.assertRaises(DCISignatureError):
-                    check_registry_signature(POLICY_REQUIRE, get_profile(profile), tampered,
-                                             response.headers.get("signature"), resolve)
+                    check_registry_signature(
+                        POLICY_REQUIRE, get_profile(profile), tampered, response.headers.get("signature"), resolve
+                    )
 
     def test_refusals_come_back_as_the_simulator_answers_them(self):
         search = self.url("crvs", C.PATH_SYNC_SEARCH)
@@ -96,8 +107,9 @@ class TestSimulatorController(HttpCase):
         ]
         for headers, envelope, status, code in cases:
             with self.subTest(code=code, headers=sorted(headers)):
-                response = self.url_open(search, data=json.dumps(envelope),
-                                         headers=dict(headers, **{"Content-Type": "application/json"}))
+                response = self.url_open(
+                    search, data=json.dumps(envelope), headers=dict(headers, **{"Content-Type": "application/json"})
+                )
                 self.assertEqual((response.status_code, response.json()["errors"][0]["code"]), (status, code))
                 self.assertNotIn("set-cookie", response.headers, "a registry answer opens no Odoo session")
         self.assertEqual(self.url_open(search).status_code, 405)

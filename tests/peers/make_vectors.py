@@ -1,6 +1,6 @@
 """Write vectors.json from the fixed keys in keys/ (run once; the output is committed).
 
-    PYTHONPATH=tests python tests/peers/make_vectors.py
+PYTHONPATH=tests python tests/peers/make_vectors.py
 """
 
 import json
@@ -97,8 +97,13 @@ def openspp_vectors():
             body.encode(), pem(f"client_{key}.pub.pem"), algorithm, CLIENT_ID, now=CREATED + 10
         )
         response = openspp.sign_response(
-            RESPONSE_HEADER, RESPONSE_MESSAGE, pem(f"registry_{key}.pem"), f"registry-{key}", algorithm,
-            sender_id=REGISTRY_ID, created=CREATED + 1,
+            RESPONSE_HEADER,
+            RESPONSE_MESSAGE,
+            pem(f"registry_{key}.pem"),
+            f"registry-{key}",
+            algorithm,
+            sender_id=REGISTRY_ID,
+            created=CREATED + 1,
         )
         vectors.append(
             {
