@@ -38,6 +38,16 @@ SCREENS = [
         "|click:.modal button[name=action_pin_key]|click:.o_notebook_headers a[name=signatures]"
         "|.o_field_widget[name=registry_key_id]",
     ),
+    (
+        "test_connection",
+        "/odoo/action-spp_dci_client.spp_dci_data_source_action/{source}",
+        "click:button[name=test_connection]|.o_notification",
+    ),
+    (
+        "test_connection_failed",
+        "/odoo/action-spp_dci_client.spp_dci_data_source_action/{unreachable}",
+        "click:button[name=test_connection]|.o_notification",
+    ),
     ("signing_key", "/odoo/action-spp_dci_client.spp_dci_signing_key_action/{key}", ".o_clipboard_button"),
     ("message_log", "/odoo/action-spp_dci_client.spp_dci_transaction_action", ".o_list_view"),
     (
@@ -137,13 +147,27 @@ def main(base_url, folder):
 
     source = rpc("spp.dci.data.source", "search", [("code", "=", "crvs_main")])[0]
     key = rpc("spp.dci.signing.key", "search", [("state", "=", "active")])[0]
+    if not rpc("spp.dci.data.source", "search", [("code", "=", "crvs_provincial")]):
+        unreachable_url = "http://127.0.0.1:9/crvs"  # the discard port: nothing listens there
+        rpc(
+            "spp.dci.data.source",
+            "copy",
+            [source],
+            {
+                "name": "Provincial CRVS",
+                "code": "crvs_provincial",
+                "base_url": unreachable_url,
+                "oauth2_client_secret": "not-used",  # secrets are not copied
+            },
+        )
+    unreachable = rpc("spp.dci.data.source", "search", [("code", "=", "crvs_provincial")])[0]
     chrome = Chrome()
     try:
         host = base_url.split("://", 1)[1].split(":")[0]
         chrome.call("Network.enable")
         chrome.call("Network.setCookie", name="session_id", value=session.cookies["session_id"], domain=host, path="/")
         for name, path, steps in SCREENS:
-            chrome.call("Page.navigate", url=base_url + path.format(source=source, key=key))
+            chrome.call("Page.navigate", url=base_url + path.format(source=source, key=key, unreachable=unreachable))
             time.sleep(1)
             for step in steps.split("|"):
                 if step.startswith("click:"):

@@ -736,7 +736,8 @@ class DciDataSource(models.Model):
                 "title": self.env._("Connection to %s failed", self.name)
                 if failure
                 else self.env._("Connection to %s works", self.name),
-                "message": "\n".join(("✔ " if ok else "✘ ") + text for ok, text in lines),
+                # Odoo 19 writes the title and the message in one paragraph: the steps start on a line of their own.
+                "message": "".join("\n" + ("✔ " if ok else "✘ ") + text for ok, text in lines),
                 "type": "danger" if failure else "success",
                 "sticky": bool(failure),
                 "className": "o_spp_dci_test_connection",
@@ -802,15 +803,14 @@ class DciDataSource(models.Model):
             )
         return str(error)
 
-    @staticmethod
-    def _probe_fields_to_check(step):
+    def _probe_fields_to_check(self, step):
         """The settings that decide the failed step, most likely first."""
         error, code = step.error, step.error.code or ""
-        url_field = "oauth2_token_url" if step.name == STEP_TOKEN else "base_url"
+        url_field = "oauth2_token_url" if step.name == STEP_TOKEN and self.oauth2_token_url else "base_url"
         if isinstance(error, DCITimeoutError):
             return ["timeout", url_field]
         if isinstance(error, DCIConnectionError):
-            return [url_field, "verify_ssl"]
+            return [url_field, "verify_ssl"] if (step.url or "").startswith("https:") else [url_field]
         if _answered_by_another_server(error):
             return [url_field] if step.name == STEP_TOKEN else ["base_url", "search_endpoint"]
         if step.name == STEP_TOKEN:

@@ -192,7 +192,9 @@ class TestConnection(DCICase):
         self.assertIn("Check: Base URL", source.last_error)
 
     def lines(self, params):
-        return params["message"].split("\n")
+        """The step lines; the message starts with a line break, after the title."""
+        self.assertEqual(params["message"][0], "\n")
+        return params["message"][1:].split("\n")
 
     def test_each_step_is_a_line_with_its_time_and_url(self):
         params = self.notify(self.data_source)

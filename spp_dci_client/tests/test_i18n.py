@@ -50,7 +50,7 @@ class TestTranslatedTestConnection(SimulatorMixin, HttpCase):
         self.assertEqual(context["lang"], "fr_FR")
         self.assertEqual(params["type"], "success")
         self.assertEqual(params["title"], "La connexion à État civil simulé fonctionne")
-        lines = params["message"].split("\n")
+        lines = params["message"].strip().split("\n")
         url = self.data_source.base_url
         self.assertRegex(lines[0], rf"^✔ Demande de jeton : un nouveau jeton a été émis \({url}/\S+, \d+ ms\)\.$")
         self.assertRegex(lines[1], rf"^✔ Requête de recherche : HTTP 200 \({url}/\S+, \d+ ms\)\.$")
@@ -66,12 +66,12 @@ class TestTranslatedTestConnection(SimulatorMixin, HttpCase):
         self.assertEqual(params["type"], "danger")
         self.assertEqual(params["title"], "La connexion à Mauvais secret a échoué")
         self.assertRegex(
-            params["message"],
+            params["message"].strip(),
             r"^✘ Demande de jeton : Le registre a refusé les identifiants \(HTTP 401, "
             r"err\.request\.unauthorized\)\. \(\S+/token, \d+ ms\)\. "
             r"À vérifier : ID client OAuth2, Secret client OAuth2, Portée OAuth2, URL du jeton OAuth2\.$",
         )
-        self.assertEqual("✘ " + self.refused_source.last_error, params["message"])
+        self.assertEqual("\n✘ " + self.refused_source.last_error, params["message"])
         self.assertEqual(self.refused_source.state, "error")
 
     def test_result_and_error_in_peruvian_spanish(self):
@@ -82,7 +82,7 @@ class TestTranslatedTestConnection(SimulatorMixin, HttpCase):
 
         _context, params = self._click_test_connection("dci_es", self.refused_source)
         self.assertRegex(
-            params["message"],
+            params["message"].strip(),
             r"^✘ Solicitud de token: El registro rechazó las credenciales \(HTTP 401, "
             r"err\.request\.unauthorized\)\. .* Revise: ID de cliente OAuth2, ",
         )
@@ -91,7 +91,7 @@ class TestTranslatedTestConnection(SimulatorMixin, HttpCase):
         new_test_user(self.env, login="dci_en", lang="en_US", groups="base.group_user,spp_dci_client.group_dci_admin")
         _context, params = self._click_test_connection("dci_en", self.refused_source)
         self.assertRegex(
-            params["message"],
+            params["message"].strip(),
             r"^✘ Token request: The registry refused the credentials \(HTTP 401, "
             r"err\.request\.unauthorized\)\. .* Check: OAuth2 Client ID, ",
         )
