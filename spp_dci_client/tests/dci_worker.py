@@ -29,7 +29,8 @@ def main():
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
         source = env["spp.dci.data.source"].browse(data_source_id)
-        from odoo.addons.spp_dci_client.services.client import DCIClient  # noqa: PLC0415
+        # a script run as its own process, not a module of the addon: no relative import
+        from odoo.addons.spp_dci_client.services.client import DCIClient  # noqa: PLC0415  # pylint: disable=odoo-addons-relative-import
 
         client = DCIClient(source, env)
         if mode == "token":

@@ -3,4 +3,3 @@ from . import crvs_event
 from . import res_partner
 from . import dci_transaction
 from . import bulk_run
-from . import crvs_subscribe_wizard

@@ -5,5 +5,3 @@ from . import data_source
 from . import ir_config_parameter
 from . import dci_transaction
 from . import bulk_run
-from . import bulk_verify_wizard
-from . import reject_wizard

@@ -3,8 +3,8 @@ from odoo.exceptions import AccessError
 
 from odoo.addons.spp_dci_client.services import constants as C
 
+from ..models.crvs_subscription import EVENT_TYPES
 from ..services.crvs_service import CRVSService
-from .crvs_subscription import EVENT_TYPES
 
 CONFIRMATION_WAIT = 5.0
 

@@ -1,0 +1,1 @@
+from . import crvs_subscribe_wizard

@@ -1,0 +1,2 @@
+from . import bulk_verify_wizard
+from . import reject_wizard
