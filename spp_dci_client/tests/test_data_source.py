@@ -191,6 +191,18 @@ class TestConnection(DCICase):
         self.assertIn("http://127.0.0.1:9/registry/sync/search", source.last_error)
         self.assertIn("Check: Base URL", source.last_error)
 
+    def test_unreachable_token_endpoint_points_at_the_url_it_came_from(self):
+        """Without a token URL the token request goes to the base URL; TLS is named for https only."""
+        source = self.make_data_source(code="refused_token", base_url="http://127.0.0.1:9")
+        self.notify(source)
+        self.assertIn("http://127.0.0.1:9/oauth2/client/token", source.last_error)
+        self.assertTrue(source.last_error.endswith("Check: Base URL."), source.last_error)
+        source.write({"oauth2_token_url": "https://127.0.0.1:9/token"})
+        self.notify(source)
+        self.assertTrue(
+            source.last_error.endswith("Check: OAuth2 Token URL, Verify TLS Certificates."), source.last_error
+        )
+
     def lines(self, params):
         """The step lines; the message starts with a line break, after the title."""
         self.assertEqual(params["message"][0], "\n")
