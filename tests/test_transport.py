@@ -3,8 +3,11 @@
 import datetime
 import http.server
 import ipaddress
+import re
+import socket
 import ssl
 import threading
+import time
 
 import pytest
 from cryptography import x509
@@ -115,3 +118,98 @@ def test_tls_is_verified_unless_turned_off_for_that_transport(tls_server):
     with Transport(tls_server, timeout=5) as verified, pytest.raises(DCIConnectionError, match="TLS certificate"):
         post(verified, "/search")
     assert [path for path, _cookie in Recorder.seen] == ["/search"]
+
+
+class ScriptedServer:
+    """A loopback server answering each request with the next scripted raw response; counts connections."""
+
+    def __init__(self, responses, close_after_each=False):
+        self.responses = list(responses)
+        self.close_after_each = close_after_each
+        self.connections = 0
+        self.requests = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def serve(self):
+        while self.responses:
+            try:
+                connection, _address = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with connection, connection.makefile("rb") as reader:
+                while self.responses:
+                    head = b""
+                    while not head.endswith(b"\r\n\r\n"):
+                        line = reader.readline()
+                        if not line:
+                            break
+                        head += line
+                    if not head:
+                        break
+                    length = int(re.search(rb"content-length: *(\d+)", head, re.I).group(1))
+                    reader.read(length)
+                    self.requests.append(head.split(b"\r\n", 1)[0].decode())
+                    connection.sendall(self.responses.pop(0))
+                    if self.close_after_each:
+                        break
+
+    def close(self):
+        self.listener.close()
+
+
+def ok(body=b'{"ok": true}'):
+    return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+
+
+def test_a_connection_the_registry_closed_while_idle_is_not_reused():
+    server = ScriptedServer([ok(), ok()], close_after_each=True)
+    with Transport(server.url, timeout=5) as transport:
+        assert post(transport, "/a").json() == {"ok": True}
+        time.sleep(0.2)  # the registry's close reaches us while the connection is idle
+        assert post(transport, "/b").json() == {"ok": True}
+    server.close()
+    assert server.connections == 2
+
+
+def test_a_kept_alive_connection_carries_the_next_request():
+    server = ScriptedServer([ok(), ok(), ok()])
+    with Transport(server.url, timeout=5) as transport:
+        for path in ("/a", "/b", "/c"):
+            post(transport, path)
+    server.close()
+    assert server.connections == 1
+
+
+def test_a_body_cut_short_of_its_content_length_is_a_dropped_connection():
+    server = ScriptedServer([b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"ok": tr'], close_after_each=True)
+    with Transport(server.url, timeout=5) as transport, pytest.raises(DCIConnectionError, match="dropped"):
+        post(transport, "/a")
+    server.close()
+
+
+def test_a_chunked_body_is_read_whole():
+    chunked = b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"ok"\r\n7\r\n: true}\r\n0\r\n\r\n'
+    server = ScriptedServer([chunked])
+    with Transport(server.url, timeout=5) as transport:
+        assert post(transport, "/a").json() == {"ok": True}
+    server.close()
+
+
+def test_a_path_is_sent_percent_encoded():
+    server = ScriptedServer([ok()])
+    with Transport(server.url + "/reg istry", timeout=5) as transport:
+        post(transport, "/séarch?q=a b")
+    server.close()
+    assert server.requests == ["POST /reg%20istry/s%C3%A9arch?q=a%20b HTTP/1.1"]
+
+
+def test_a_url_that_is_not_http_is_refused_before_any_connection():
+    with Transport("ftp://127.0.0.1:21/x", timeout=5) as transport, pytest.raises(DCIConnectionError, match="valid"):
+        post(transport, "/a")

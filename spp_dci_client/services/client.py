@@ -5,7 +5,7 @@
     response = client.search_by_id("BRN", "BR-2024-0042")
     records = response["message"]["search_response"][0]["data"]["reg_records"]
 
-One client holds one httpx connection pool, the data source's settings read
+One client holds one keep-alive connection pool, the data source's settings read
 once, its signing key and the registry's verification keys. It may be shared
 by threads; the OAuth token is cached per process and per database (see
 spp.dci.oauth.token) and every message is logged in spp.dci.transaction.
