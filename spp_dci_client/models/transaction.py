@@ -274,11 +274,11 @@ MAX_TEXT = 256
 ATTEMPTS = 3
 LOCK_TIMEOUT = "2s"
 SET_ROW_SETTINGS = "SET LOCAL lock_timeout = %s; SET LOCAL synchronous_commit = off"
-ROW_COLUMNS = (*LOG_COLUMNS, "create_uid", "write_uid")
-# column names are the constants above; values are parameters
+# Column names are the constants above; values are parameters. create_uid and write_uid stay
+# empty: user_id says who called, and each foreign key would cost every row another check.
 INSERT_ROW = (
-    f"INSERT INTO spp_dci_transaction ({', '.join(ROW_COLUMNS)}, create_date, write_date) "  # noqa: S608
-    f"VALUES ({', '.join(['%s'] * len(ROW_COLUMNS))}, now() at time zone 'UTC', now() at time zone 'UTC')"
+    f"INSERT INTO spp_dci_transaction ({', '.join(LOG_COLUMNS)}, create_date, write_date) "  # noqa: S608
+    f"VALUES ({', '.join(['%s'] * len(LOG_COLUMNS))}, now() at time zone 'UTC', now() at time zone 'UTC')"
 )
 
 
@@ -355,6 +355,6 @@ def _insert(registry, row):
     would cost every call a WAL fsync; only a crash of the database server
     itself could lose the last fraction of a second of log rows.
     """
-    values = (*(row[name] for name in LOG_COLUMNS), row["user_id"], row["user_id"])
+    values = tuple(row[name] for name in LOG_COLUMNS)
     with registry.cursor() as cr:
         cr.execute(f"{SET_ROW_SETTINGS}; {INSERT_ROW}", (LOCK_TIMEOUT, *values), log_exceptions=False)
