@@ -84,49 +84,52 @@ class DciBulkChunk(models.Model):
                 "Another job is working on this chunk.", seconds=BUSY_RETRY_SECONDS, ignore_retry=True
             )
         self._acquire_slot(run.data_source_id)
-        pending = (
-            self.env["spp.dci.bulk.item"]
-            .sudo()
-            .search_fetch([("chunk_id", "=", self.id), ("state", "=", "pending")], ["payload"], order="sequence")
+        # (id, payload) rows read as they are: the ORM would copy every payload it hands out
+        self.env.cr.execute(
+            SQL(
+                "SELECT id, payload FROM spp_dci_bulk_item WHERE chunk_id = %s AND state = 'pending' ORDER BY sequence",
+                self.id,
+            )
         )
+        pending = self.env.cr.fetchall()
         size = run.data_source_id.sudo().max_batch_size
         sent = 0
         with run.data_source_id._dci_client(retry=NO_RETRY) as client:
             for start in range(0, len(pending), size):
-                if not self._send_envelope(client, pending[start : start + size]):
+                items = pending[start : start + size]
+                if not self._send_envelope(client, [item_id for item_id, _ in items], [load for _, load in items]):
                     return f"run cancelled after {sent} items"
-                sent += len(pending[start : start + size])
+                sent += len(items)
         self._finish()
         return f"{sent} items sent"
 
-    def _send_envelope(self, client, items):
-        """Process ``items`` in a cursor of their own and commit their results; False if the run was cancelled."""
+    def _send_envelope(self, client, item_ids, payloads):
+        """Process the items in a cursor of their own and commit their results; False if the run was cancelled."""
         with self.env.registry.cursor() as cr:
             env = self.env(cr=cr)
-            chunk = self.with_env(env)
-            cr.execute(SQL("SELECT state FROM spp_dci_bulk_run WHERE id = %s", chunk.run_id.id))
+            chunk, run = self.with_env(env), self.run_id.with_env(env)
+            cr.execute(SQL("SELECT state FROM spp_dci_bulk_run WHERE id = %s", run.id))
             if cr.fetchone()[0] != "running":
                 return False
-            payloads = [item.payload for item in items]
             try:
-                outcomes = chunk.run_id._bulk_process(client, payloads)
+                outcomes = run._bulk_process(client, payloads)
             except DCIError as error:
                 delay = bulk.retry_delay(error)
                 if delay is not None:
                     raise RetryableJobError(
                         f"{type(error).__name__} (HTTP {error.response_status}, {error.code}); "
-                        f"{len(items)} items wait for the retry",
+                        f"{len(item_ids)} items wait for the retry",
                         seconds=delay or None,
                     ) from error
                 _logger.info(
                     "DCI bulk run %s: %d items failed: %s %s",
-                    chunk.run_id.id,
-                    len(items),
+                    run.id,
+                    len(item_ids),
                     type(error).__name__,
                     error.code,
                 )
-                outcomes = [("failed", None, error.code or type(error).__name__)] * len(items)
-            chunk._write_outcomes(items.ids, outcomes)
+                outcomes = [("failed", None, error.code or type(error).__name__)] * len(item_ids)
+            chunk._write_outcomes(item_ids, outcomes)
         return True
 
     def _write_outcomes(self, item_ids, outcomes):
@@ -142,22 +145,27 @@ class DciBulkChunk(models.Model):
                   SET state = outcome.state, result = outcome.result, reason_code = outcome.code,
                       write_date = now() at time zone 'UTC'
                  FROM jsonb_to_recordset(%s::jsonb) AS outcome(id integer, state varchar, result jsonb, code varchar)
-                WHERE item.id = outcome.id AND item.state = 'pending'""",
+                WHERE item.id = outcome.id AND item.state = 'pending'
+            RETURNING item.state""",
                 rows,
             )
         )
+        updated = [state for (state,) in self.env.cr.fetchall()]
+        # counted from the items this statement moved out of pending, so a retried envelope counts once
+        answered = len(updated)
         self.env.cr.execute(
             SQL(
-                """UPDATE spp_dci_bulk_chunk AS chunk
-                  SET done_count = counts.done, failed_count = counts.failed,
-                      state = CASE WHEN counts.pending = 0 THEN 'done' ELSE 'pending' END,
-                      finished_at = CASE WHEN counts.pending = 0 THEN now() at time zone 'UTC' END
-                 FROM (SELECT count(*) FILTER (WHERE state = 'done') AS done,
-                              count(*) FILTER (WHERE state = 'failed') AS failed,
-                              count(*) FILTER (WHERE state = 'pending') AS pending
-                         FROM spp_dci_bulk_item WHERE chunk_id = %s) AS counts
-                WHERE chunk.id = %s""",
-                self.id,
+                """UPDATE spp_dci_bulk_chunk
+                      SET done_count = COALESCE(done_count, 0) + %s, failed_count = COALESCE(failed_count, 0) + %s,
+                          state = CASE WHEN COALESCE(done_count, 0) + COALESCE(failed_count, 0) + %s >= item_count
+                                       THEN 'done' ELSE 'pending' END,
+                          finished_at = CASE WHEN COALESCE(done_count, 0) + COALESCE(failed_count, 0) + %s >= item_count
+                                             THEN now() at time zone 'UTC' END
+                    WHERE id = %s""",
+                updated.count("done"),
+                updated.count("failed"),
+                answered,
+                answered,
                 self.id,
             )
         )

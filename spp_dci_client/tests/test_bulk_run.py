@@ -176,6 +176,22 @@ class TestBulkRun(DCICase):
         self.assertEqual(sorted(self.sent_values()), sorted(self.brns))
         del run
 
+    def test_an_envelope_written_twice_counts_once(self):
+        """A retried envelope's outcomes move only the items still pending: the chunk's counts do not double."""
+        with trap_jobs():
+            run = self.start(self.brns[:3])
+        chunk, items = run.chunk_ids, self.items(run)
+        outcomes = [("done", {"n": 1}, None), ("failed", None, "rjct.reference_id.invalid"), ("done", None, None)]
+        chunk._write_outcomes(items.ids[:2], outcomes[:2])
+        self.env.invalidate_all()
+        self.assertEqual((chunk.done_count, chunk.failed_count, chunk.state, run.state), (1, 1, "pending", "running"))
+        chunk._write_outcomes(items.ids, outcomes)
+        chunk._write_outcomes(items.ids, [("failed", None, "late")] * 3)
+        self.env.invalidate_all()
+        self.assertEqual((chunk.done_count, chunk.failed_count, chunk.state), (2, 1, "done"))
+        self.assertTrue(chunk.finished_at)
+        self.assertEqual(items.mapped("reason_code"), [False, "rjct.reference_id.invalid", False])
+
     def test_cancel_stops_a_running_job_before_its_next_envelope(self):
         run = self.start(self.brns[:20])
         original = type(run)._bulk_process
