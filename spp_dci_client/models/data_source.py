@@ -687,6 +687,7 @@ class DciDataSource(models.Model):
             subscribe_endpoint=record.subscribe_endpoint,
             max_batch_size=record.max_batch_size,
             max_response_bytes=record.max_response_kb * 1024,
+            record_format=record.record_format,
             retry=RetryPolicy(
                 max_attempts=record.max_attempts,
                 max_total_seconds=max(record.timeout * RETRY_TIMEOUTS, MIN_RETRY_SECONDS),

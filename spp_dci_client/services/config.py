@@ -40,6 +40,7 @@ class ClientConfig:
     subscribe_endpoint: str
     max_batch_size: int
     max_response_bytes: int
+    record_format: str  # the shape of the registry's queries and person records (constants.RECORD_FORMATS)
     retry: RetryPolicy
     # The spec's paths of the other requests, under the base URL: the data
     # source names only the search and subscribe paths.

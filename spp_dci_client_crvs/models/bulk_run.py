@@ -15,7 +15,7 @@ class DciBulkRun(models.Model):
     def _bulk_process(self, client, payloads):
         if self.kind != "crvs_birth":
             return super()._bulk_process(client, payloads)
-        if self.data_source_id.sudo().record_format == "opencrvs":
+        if client.config.record_format == "opencrvs":
             items = [
                 client.search_by_id_opencrvs(kind, value, page_size=1)["message"]["search_response"][0]
                 for kind, value in payloads

@@ -29,7 +29,7 @@ class CRVSService(RegistryService):
 
     def __init__(self, env, data_source_code="crvs_main", *, client=None):
         super().__init__(env, data_source_code, client=client)
-        self.record_format = self.data_source.sudo().record_format
+        self.record_format = self.client.config.record_format
 
     def _lookup(self, identifier_type, identifier_value, event):
         """The first record for the identifier, asked for among the registry's ``event`` records."""
