@@ -7,6 +7,7 @@ import threading
 import httpx
 import pytest
 from dci_simulator import KeyFiles, Population, SimulatedRegistry, SimulatorServer
+from dci_simulator import registry as registry_module
 from dci_simulator.registry import PEER_OPENG2P, PEER_OPENSPP, PEER_PROFILES, PEER_SPEC
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
@@ -312,6 +313,18 @@ def test_sync_txn_status_answer_is_spec_valid(sim, http, client_key):
                 {key: item[key] for key in ("reference_id", "timestamp", "status")}
                 for item in searched["message"]["search_response"]
             ]
+
+
+def test_a_long_run_is_remembered_as_a_window(sim, http, client_key, monkeypatch):
+    """Transactions and message ids are kept for the newest ones only: memory stays flat over a long run."""
+    monkeypatch.setattr(registry_module, "REMEMBERED_TRANSACTIONS", 3)
+    monkeypatch.setattr(registry_module, "REMEMBERED_MESSAGE_IDS", 4)
+    envelopes = [search_envelope(client_key, ("BRN", "BR-2024-0042")) for _ in range(6)]
+    answers = [post(sim, http, C.PATH_SYNC_SEARCH, envelope).json() for envelope in envelopes]
+    assert list(sim.transactions) == [answer["message"]["transaction_id"] for answer in answers[-3:]]
+    assert sim.seen_message_ids == {envelope["header"]["message_id"] for envelope in envelopes[-4:]}
+    replayed = post(sim, http, C.PATH_SYNC_SEARCH, envelopes[-1]).json()
+    assert replayed["header"]["status_reason_code"] == "rjct.message_id.duplicate"
 
 
 def test_auth_is_required(sim, http, client_key):

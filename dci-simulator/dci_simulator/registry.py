@@ -7,6 +7,7 @@ Paths are ``/<role>/...`` with role crvs, ibr or dr, e.g.
 (``/openspp/crvs/...``) picks the registry it plays for that request.
 """
 
+import collections
 import hashlib
 import json
 import logging
@@ -45,6 +46,10 @@ ROLES = {
 }
 MAX_BODY = 10 * 1024 * 1024
 MAX_ITEMS = 1000
+# A long-running simulator (the demo's, a bench of a million births) remembers a window, not everything:
+# the transactions txn-status can still report, and the message ids the replay check still knows.
+REMEMBERED_TRANSACTIONS = 10000
+REMEMBERED_MESSAGE_IDS = 100000
 STATS_PATH = "/_simulator/stats"
 
 PEER_SPEC = "spec"
@@ -159,6 +164,7 @@ class SimulatedRegistry:
         self.request_validator = request_validator
         self.received = []
         self.seen_message_ids = set()
+        self._message_id_order = collections.deque()
         self.transactions = {}
         self.subscriptions = {}
         self.stats = {
@@ -391,6 +397,9 @@ class SimulatedRegistry:
             if head["message_id"] in self.seen_message_ids:
                 return "rjct.message_id.duplicate"
             self.seen_message_ids.add(head["message_id"])
+            self._message_id_order.append(head["message_id"])
+            if len(self._message_id_order) > REMEMBERED_MESSAGE_IDS:
+                self.seen_message_ids.discard(self._message_id_order.popleft())
         items = message.get(list_key) if list_key else None
         count = head.get("total_count")
         if list_key:
@@ -657,6 +666,8 @@ class SimulatedRegistry:
                 "correlation_id": correlation_id,
                 "items": statuses,
             }
+            if len(self.transactions) > REMEMBERED_TRANSACTIONS:
+                del self.transactions[next(iter(self.transactions))]
 
     def _txn_status_message(self, envelope):
         """The spec's TxnStatusResponse: txn_status holds the transaction's search_response statuses."""
