@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from odoo.addons.spp_dci_client.services.errors import DCIConnectionError
+from odoo.addons.spp_dci_client.services.errors import DCIConnectionError, DCIProtocolError
 from odoo.addons.spp_dci_client.services.transport import NO_RETRY, Transport
 
 
@@ -213,3 +213,12 @@ def test_a_path_is_sent_percent_encoded():
 def test_a_url_that_is_not_http_is_refused_before_any_connection():
     with Transport("ftp://127.0.0.1:21/x", timeout=5) as transport, pytest.raises(DCIConnectionError, match="valid"):
         post(transport, "/a")
+
+
+@pytest.mark.parametrize("token", ["abc\r\nX-Injected: 1", "t\u00f6ken\u2603"])
+def test_a_header_value_http_cannot_carry_is_a_typed_error_and_nothing_is_sent(token):
+    server = ScriptedServer([ok()])
+    with Transport(server.url, timeout=5) as transport, pytest.raises(DCIProtocolError, match="header"):
+        transport.post("/a", lambda: (b"{}", {"Authorization": f"Bearer {token}"}), retry=NO_RETRY)
+    server.close()
+    assert server.requests == []

@@ -436,7 +436,12 @@ class Transport:
             connection = self._checkout(origin)
             reusable = False
             try:
-                connection.request(method, target, body=content, headers=headers)
+                try:
+                    connection.request(method, target, body=content, headers=headers)
+                except ValueError as error:  # a header value with a line break or a non-Latin-1 character
+                    raise DCIProtocolError(
+                        _lt("A request header holds characters HTTP does not allow (a token from the registry?).")
+                    ) from error
                 response = connection.getresponse()
                 body = self._read_bounded(response)
                 reusable = not response.will_close
